@@ -1,0 +1,5 @@
+"""`python -m recorder` runs the CLI."""
+
+from recorder.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""Helpers shared by the command modules: the home layout and small formatters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from recorder.paths import Layout, layout, private_umask
+
+
+def home() -> Layout:
+    private_umask()
+    return layout()
+
+
+def fmt_duration(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def fmt_local(ts: dt.datetime | None, offset_min: int | None = None) -> str:
+    """A UTC timestamp from the log shown in its recorded (or this machine's) offset."""
+    if ts is None:
+        return "-"
+    utc = ts.replace(tzinfo=dt.UTC)
+    if offset_min is None:
+        return utc.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return utc.astimezone(dt.timezone(dt.timedelta(minutes=offset_min))).strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)

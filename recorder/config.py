@@ -1,0 +1,173 @@
+"""The effective configuration and where each value came from.
+
+Values are layered: built-in defaults, then ``config.toml`` in the home
+directory, then ``RECORDER_<SECTION>_<KEY>`` environment variables, then
+command-line overrides. ``config.toml`` is created on first use holding the
+researcher's pseudonymous id, which exports carry instead of a real name.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recorder.errors import ConfigError
+from recorder.ids import researcher_id
+from recorder.paths import Layout
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "record": {
+        # Trees the file collector watches.
+        "watch": [],
+        # Extended regular expressions: a command matching one is never recorded.
+        "exclude_commands": [],
+        # Paths never opened by the file collector, in gitignore syntax (added to built-ins).
+        "exclude_paths": [],
+    },
+    "caps": {
+        "output_bytes": 65536,
+        "file_bytes": 1048576,
+    },
+    "episodes": {
+        "idle_gap_minutes": 10,
+    },
+    "redaction": {
+        "literals": [],
+        "rules": [],
+    },
+}
+
+_ENV_PREFIX = "RECORDER_"
+
+
+@dataclass
+class Config:
+    researcher_id: str
+    values: dict[str, dict[str, Any]]
+    sources: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    def get(self, dotted: str) -> Any:
+        section, key = dotted.split(".", 1)
+        return self.values[section][key]
+
+    @property
+    def watch(self) -> list[str]:
+        return list(self.values["record"]["watch"])
+
+    @property
+    def exclude_commands(self) -> list[str]:
+        return list(self.values["record"]["exclude_commands"])
+
+    @property
+    def output_cap(self) -> int:
+        return int(self.values["caps"]["output_bytes"])
+
+    @property
+    def file_cap(self) -> int:
+        return int(self.values["caps"]["file_bytes"])
+
+    @property
+    def redaction(self) -> dict[str, Any]:
+        return self.values["redaction"]
+
+    def override(self, dotted: str, value: Any, source: str = "command line") -> None:
+        section, key = dotted.split(".", 1)
+        self.values[section][key] = value
+        self.sources[dotted] = source
+
+    def rows(self) -> list[tuple[str, Any, str]]:
+        """(key, value, source) for every setting, for ``recorder config``."""
+        out = [("researcher_id", self.researcher_id, self.sources.get("researcher_id", ""))]
+        for section, table in self.values.items():
+            for key, value in table.items():
+                dotted = f"{section}.{key}"
+                out.append((dotted, value, self.sources.get(dotted, "default")))
+        return out
+
+
+def load_config(lay: Layout) -> Config:
+    """Read the effective configuration, creating config.toml on first use."""
+    path = lay.config
+    data = _read_toml(path) if path.exists() else {}
+    rid = data.get("researcher_id")
+    if not path.exists() or not rid:
+        rid = rid or researcher_id()
+        _write_initial(path, rid, data)
+    if not isinstance(rid, str):
+        raise ConfigError(f"{path}: researcher_id must be a string")
+    config = Config(researcher_id=rid, values=copy.deepcopy(DEFAULTS), path=path)
+    config.sources["researcher_id"] = str(path)
+    _apply_file(config, data, path)
+    _apply_env(config)
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _write_initial(path: Path, rid: str, data: dict[str, Any]) -> None:
+    import tomli_w
+
+    data = {"researcher_id": rid, **{k: v for k, v in data.items() if k != "researcher_id"}}
+    text = "# recorder configuration; `recorder config` shows every setting.\n"
+    text += tomli_w.dumps(data)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _apply_file(config: Config, data: dict[str, Any], path: Path) -> None:
+    for section, table in data.items():
+        if section == "researcher_id":
+            continue
+        if section not in DEFAULTS or not isinstance(table, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]")
+        for key, value in table.items():
+            dotted = f"{section}.{key}"
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"{path}: unknown setting {dotted}")
+            config.override(dotted, _checked(dotted, value, str(path)), str(path))
+
+
+def _apply_env(config: Config) -> None:
+    for section, table in DEFAULTS.items():
+        for key in table:
+            name = f"{_ENV_PREFIX}{section}_{key}".upper()
+            if name in os.environ:
+                raw = os.environ[name]
+                default = DEFAULTS[section][key]
+                value: Any = raw.split(os.pathsep) if isinstance(default, list) else raw
+                dotted = f"{section}.{key}"
+                config.override(dotted, _checked(dotted, value, name), f"env {name}")
+
+
+def _checked(dotted: str, value: Any, where: str) -> Any:
+    section, key = dotted.split(".", 1)
+    default = DEFAULTS[section][key]
+    if isinstance(default, bool):
+        return bool(value)
+    if isinstance(default, int):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {dotted} must be an integer, not {value!r}") from None
+        if number < 0:
+            raise ConfigError(f"{where}: {dotted} must not be negative")
+        return number
+    if isinstance(default, list) and not isinstance(value, list):
+        raise ConfigError(f"{where}: {dotted} must be a list")
+    return value

@@ -1,0 +1,268 @@
+"""The daemon: the single writer of the event log while a session records.
+
+It holds ``writer.lock``, ingests the spool every ``POLL_S`` seconds, runs the
+daemon-side collectors (files, terminal output) and answers the CLI over an
+owner-only unix socket (status, read-only queries, flush, stop). It exits after
+``stop``, draining the spool first; if it dies instead, nothing is lost: the
+next writer ingests the spool from the offsets stored in the log.
+
+Run as ``python -m recorder.daemon`` (``recorder start`` does this, detached).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from recorder import protocol
+from recorder.collectors import CollectorContext, build_collectors
+from recorder.config import load_config
+from recorder.errors import DaemonError, RecorderError
+from recorder.ingest import Ingester, quarantine_count
+from recorder.paths import Layout, home_dir, private_umask
+from recorder.session import active_session
+from recorder.store import Store, WriterLock, open_writer
+
+POLL_S = 0.25
+CLEANUP_EVERY_S = 5.0
+
+log = logging.getLogger("recorder.daemon")
+
+
+def build_redactor(lay: Layout, config):
+    """The ingest-time redaction engine, with the user's rules from config.toml."""
+    import importlib.util
+
+    if importlib.util.find_spec("recorder.redaction") is None:  # TEMP until the engine lands
+        return None
+    from recorder.redaction import Redactor, load_or_create_key
+
+    rules = config.redaction
+    return Redactor(
+        load_or_create_key(lay.home),
+        literals=rules.get("literals", []),
+        user_rules=rules.get("rules", []),
+    )
+
+
+class Daemon:
+    def __init__(self, lay: Layout):
+        self.lay = lay
+        self.config = load_config(lay)
+        self.lock = WriterLock(lay.writer_lock)
+        self.store: Store | None = None
+        self.ingester: Ingester | None = None
+        self.collectors: list = []
+        self.started_at = time.time()
+        self.stopping = threading.Event()
+        self.ingest_lock = threading.Lock()
+        self.server: socketserver.UnixStreamServer | None = None
+        self.last_error: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def run(self) -> None:
+        if not self.lock.acquire():
+            raise DaemonError("another recorder process is writing the event log")
+        try:
+            self.lay.pid_file.write_text(f"{os.getpid()}\n")
+            self.store = open_writer(self.lay)
+            self.ingester = Ingester(self.store, self.lay, build_redactor(self.lay, self.config))
+            self._drain()
+            self._start_server()
+            self._start_collectors()
+            log.info("daemon %d ready", os.getpid())
+            self._loop()
+        finally:
+            self._shutdown()
+
+    def _loop(self) -> None:
+        next_cleanup = time.monotonic() + CLEANUP_EVERY_S
+        while not self.stopping.wait(POLL_S):
+            try:
+                with self.ingest_lock:
+                    self.ingester.run_once()
+                    if time.monotonic() >= next_cleanup:
+                        self.ingester.cleanup()
+                        next_cleanup = time.monotonic() + CLEANUP_EVERY_S
+                self.last_error = None
+            except Exception as exc:  # keep recording; the spool keeps what we could not ingest
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("ingest failed; retrying")
+                time.sleep(1.0)
+
+    def _drain(self) -> dict[str, Any]:
+        with self.ingest_lock:
+            report = self.ingester.drain()
+        return {"events": report.events, "records": report.records,
+                "quarantined": report.quarantined}
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    def _shutdown(self) -> None:
+        for collector in self.collectors:
+            try:
+                collector.stop()
+            except Exception:
+                log.exception("collector %s failed to stop", getattr(collector, "name", "?"))
+        if self.ingester is not None:
+            try:
+                self._drain()
+            except Exception:
+                log.exception("final drain failed; the spool keeps the rest")
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.lay.socket.unlink(missing_ok=True)
+        if self.store is not None:
+            self.store.close()
+        self.lay.pid_file.unlink(missing_ok=True)
+        self.lock.release()
+        log.info("daemon %d stopped", os.getpid())
+
+    # -- collectors -------------------------------------------------------------
+
+    def _start_collectors(self) -> None:
+        session = active_session(self.lay)
+        if session is None:
+            return
+        ctx = CollectorContext(
+            self.lay, self.config, session.session_id, [Path(p) for p in session.watch],
+            redactor=self.ingester.redactor, log_reader=self.store,
+        )
+        for collector in build_collectors(ctx):
+            try:
+                collector.start()
+                self.collectors.append(collector)
+            except RecorderError as exc:
+                log.error("collector %s not started: %s", collector.name, exc)
+
+    # -- socket -----------------------------------------------------------------
+
+    def _start_server(self) -> None:
+        path = self.lay.socket
+        path.unlink(missing_ok=True)
+        daemon = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                daemon._handle(self.connection, self.rfile, self.wfile)
+
+        self.server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+        self.server.daemon_threads = True
+        os.chmod(path, 0o600)
+        threading.Thread(target=self.server.serve_forever, name="socket", daemon=True).start()
+
+    def _handle(self, conn: socket.socket, rfile, wfile) -> None:
+        if not _same_user(conn):
+            return
+        try:
+            request = protocol.decode(rfile.readline(protocol.MAX_REQUEST))
+            op = request.get("op")
+            if op == "query":
+                self._serve_query(request, wfile)
+                return
+            reply = self._dispatch(op, request)
+            wfile.write(protocol.encode({"ok": True, **reply}))
+        except Exception as exc:
+            log.debug("request failed", exc_info=True)
+            wfile.write(protocol.encode({"ok": False, "error": str(exc)}))
+
+    def _dispatch(self, op: str | None, request: dict[str, Any]) -> dict[str, Any]:
+        if op == "ping":
+            return {"pid": os.getpid()}
+        if op == "status":
+            return self.status()
+        if op == "flush":
+            return self._drain()
+        if op == "stop":
+            for collector in self.collectors:
+                collector.stop()
+            self.collectors = []
+            drained = self._drain()
+            self.request_stop()
+            return drained
+        raise ValueError(f"unknown op {op!r}")
+
+    def _serve_query(self, request: dict[str, Any], wfile) -> None:
+        import pyarrow as pa
+
+        sql = request.get("sql", "")
+        if not protocol.is_read_only_sql(sql):
+            raise ValueError("only single read-only queries are served")
+        table = self.store.arrow(sql, request.get("params") or None)
+        wfile.write(protocol.encode({"ok": True, "rows": table.num_rows}))
+        with pa.ipc.new_stream(wfile, table.schema) as writer:
+            writer.write_table(table)
+
+    def status(self) -> dict[str, Any]:
+        session = active_session(self.lay)
+        counts = {}
+        if session is not None:
+            rows = self.store.arrow(
+                "SELECT source, count(*) AS n FROM events WHERE session_id = ? GROUP BY 1",
+                [session.session_id],
+            ).to_pylist()
+            counts = {row["source"]: row["n"] for row in rows}
+        return {
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "session": session.session_id if session else None,
+            "events_by_source": counts,
+            "backlog_bytes": self.ingester.backlog_bytes(),
+            "quarantined": quarantine_count(self.lay),
+            "collectors": {c.name: c.status() for c in self.collectors},
+            "last_error": self.last_error,
+        }
+
+
+def _same_user(conn: socket.socket) -> bool:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _setup_logging(lay: Layout, foreground: bool) -> None:
+    handler: logging.Handler
+    if foreground:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        handler = logging.handlers.RotatingFileHandler(
+            lay.daemon_log, maxBytes=5 * 1024 * 1024, backupCount=2
+        )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("recorder")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    private_umask()
+    lay = Layout(home_dir()).ensure()
+    _setup_logging(lay, foreground="--foreground" in argv)
+    daemon = Daemon(lay)
+    signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: daemon.request_stop())
+    try:
+        daemon.run()
+    except RecorderError as exc:
+        log.error("%s", exc)
+        print(f"recorder daemon: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""Spool -> event log: the daemon's ingest step.
+
+Each cycle reads the new complete lines of every JSONL spool file, parses them
+all at once inside DuckDB (``json_transform``: a malformed line or a mistyped
+value never stops a batch), sets aside lines that are not valid records in
+``spool/quarantine/``, redacts the free text, and writes sessions, events,
+command endings and the new spool offsets in one transaction. A crash at any
+point therefore neither loses nor duplicates a record: the offsets move only
+with the rows they cover.
+
+Command endings and outputs whose command is not in the log yet (their start
+sits in a later chunk) wait in ``pending_lines`` and are retried every cycle.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from recorder import records as R
+from recorder.paths import Layout
+from recorder.spool import (
+    SpoolFile,
+    list_spool,
+    read_complete_lines,
+    remove_if_drained,
+    scrub_ingested,
+)
+from recorder.store import Store, to_arrow as _to_arrow
+
+log = logging.getLogger("recorder.ingest")
+
+DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
+
+
+def _escape_invalid_utf8(err: UnicodeDecodeError):
+    # Bytes that are not UTF-8 (a command typed in Latin-1) sit inside JSON strings;
+    # keep them visible and the JSON valid as the text "\xNN".
+    bad = err.object[err.start : err.end]
+    return "".join(f"\\\\x{b:02x}" for b in bad), err.end
+
+
+codecs.register_error("recorder-json-escape", _escape_invalid_utf8)
+
+_TRANSFORM = json.dumps(R.RECORD_FIELDS)
+_TS = "make_timestamp(CAST(round(TRY_CAST(replace({col}, ',', '.') AS DOUBLE) * 1e6) AS BIGINT))"
+_EVENT_TYPES = (R.EVENT, R.CMD_START)
+_UPDATE_TYPES = (R.CMD_END, R.CMD_OUTPUT)
+
+
+@dataclass
+class IngestReport:
+    records: int = 0
+    events: int = 0
+    quarantined: int = 0
+    pending: int = 0
+    bytes: int = 0
+    files: int = 0
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
+class Ingester:
+    """Moves spool records into the event log; owned by the one writer process."""
+
+    def __init__(self, store: Store, lay: Layout, redactor=None):
+        self.store = store
+        self.lay = lay
+        self.redactor = redactor
+        self.offsets: dict[str, int] = dict(
+            store.execute("SELECT file, ingested_to FROM spool_offsets").fetchall()
+        )
+        self._scrubbed: dict[str, int] = {}
+
+    # -- public -----------------------------------------------------------------
+
+    def backlog_bytes(self) -> int:
+        total = 0
+        for spool in list_spool(self.lay.spool):
+            if spool.kind != "jsonl":
+                continue
+            try:
+                total += max(0, spool.path.stat().st_size - self.offsets.get(spool.name, 0))
+            except FileNotFoundError:
+                pass
+        return total
+
+    def drain(self, batch_bytes: int = DEFAULT_BATCH_BYTES) -> IngestReport:
+        """Ingest until the spool holds no complete unread line."""
+        total = IngestReport()
+        while True:
+            report = self.run_once(batch_bytes)
+            total.records += report.records
+            total.events += report.events
+            total.quarantined += report.quarantined
+            total.bytes += report.bytes
+            total.pending = report.pending
+            if report.bytes == 0:
+                break
+        self.cleanup()
+        return total
+
+    def run_once(self, batch_bytes: int = DEFAULT_BATCH_BYTES) -> IngestReport:
+        chunks = self._read_chunks(batch_bytes)
+        report = IngestReport(files=len(chunks))
+        pending = self._pending_lines()
+        if not chunks and not pending:
+            return report
+        lines, origins = self._split(chunks, pending)
+        report.bytes = sum(len(data) for _, data, _ in chunks)
+        report.records = len(lines) - len(pending)
+        self._ingest_lines(lines, origins, chunks, report)
+        for spool, _, new_offset in chunks:
+            self.offsets[spool.name] = new_offset
+        return report
+
+    def cleanup(self) -> None:
+        """Scrub ingested bytes of live spool files and delete drained ones of dead producers."""
+        for spool in list_spool(self.lay.spool):
+            if spool.kind != "jsonl":
+                continue
+            done = self.offsets.get(spool.name, 0)
+            if remove_if_drained(spool, done):
+                continue
+            self._scrubbed[spool.name] = scrub_ingested(
+                spool.path, done, self._scrubbed.get(spool.name, 0)
+            )
+
+    # -- reading ----------------------------------------------------------------
+
+    def _read_chunks(self, budget: int) -> list[tuple[SpoolFile, bytes, int]]:
+        chunks = []
+        for spool in list_spool(self.lay.spool):
+            if spool.kind != "jsonl" or budget <= 0:
+                continue
+            offset = self.offsets.get(spool.name, 0)
+            try:
+                if spool.path.stat().st_size <= offset:
+                    continue
+                data, new_offset = read_complete_lines(spool.path, offset, budget)
+            except FileNotFoundError:
+                continue
+            if data:
+                chunks.append((spool, data, new_offset))
+                budget -= len(data)
+        return chunks
+
+    def _pending_lines(self) -> list[tuple[str, str]]:
+        return self.store.execute("SELECT file, line FROM pending_lines ORDER BY rowid").fetchall()
+
+    @staticmethod
+    def _split(chunks, pending) -> tuple[list[str], list[str]]:
+        lines: list[str] = [line for _, line in pending]
+        origins: list[str] = [file for file, _ in pending]
+        for spool, data, _ in chunks:
+            text = data.decode("utf-8", "recorder-json-escape")
+            part = text.split("\n")
+            part.pop()  # the chunk ends with a newline
+            lines.extend(part)
+            origins.extend([spool.name] * len(part))
+        return lines, origins
+
+    # -- writing ----------------------------------------------------------------
+
+    def _ingest_lines(self, lines, origins, chunks, report: IngestReport) -> None:
+        import pyarrow as pa
+
+        con = self.store.con
+        batch = pa.table(
+            {
+                "ord": pa.array(range(len(lines)), pa.int64()),
+                "file": pa.array(origins, pa.string()),
+                "line": pa.array(lines, pa.string()),
+            }
+        )
+        con.register("raw_batch", batch)
+        try:
+            con.execute(_PARSE_SQL.format(transform=_TRANSFORM.replace("'", "''")))
+            bad = con.execute(
+                "SELECT file, line, reason FROM parsed WHERE reason IS NOT NULL ORDER BY ord"
+            ).fetchall()
+            report.quarantined = len(bad)
+            self._quarantine(bad)
+            good = self._redacted(con)
+            con.register("good", good)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                report.events = self._write(con)
+                report.pending = self._keep_unmatched(con)
+                self._save_offsets(con, chunks)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.unregister("raw_batch")
+            try:
+                con.unregister("good")
+            except Exception:
+                pass
+            con.execute("DROP TABLE IF EXISTS parsed")
+
+    def _redacted(self, con):
+        good = _to_arrow(con.sql("SELECT * FROM parsed WHERE reason IS NULL ORDER BY ord"))
+        if self.redactor is None:
+            return good.append_column("redactions", _null_json(len(good)))
+        from recorder.redact_columns import redact_table
+
+        return redact_table(self.redactor, good, R.TEXT_FIELDS)
+
+    def _write(self, con) -> int:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.execute(_SESSION_START_SQL)
+        con.execute(_BLOBS_SQL)
+        con.execute(_SESSION_END_SQL)
+        inserted = con.execute(_INSERT_EVENTS_SQL, [now]).fetchall()
+        con.execute(_MATCHED_SQL)
+        con.execute(_UPDATE_END_SQL)
+        con.execute(_UPDATE_OUTPUT_SQL)
+        return len(inserted)
+
+    def _keep_unmatched(self, con) -> int:
+        con.execute("DELETE FROM pending_lines")
+        types = ", ".join(f"'{t}'" for t in _UPDATE_TYPES)
+        con.execute(
+            f"""INSERT INTO pending_lines
+                SELECT file, line, current_timestamp::TIMESTAMP FROM parsed
+                WHERE reason IS NULL AND type IN ({types})
+                  AND ord NOT IN (SELECT ord FROM matched)
+                ORDER BY ord"""
+        )
+        return con.execute("SELECT count(*) FROM pending_lines").fetchone()[0]
+
+    @staticmethod
+    def _save_offsets(con, chunks) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for spool, _, new_offset in chunks:
+            con.execute(
+                """INSERT INTO spool_offsets VALUES (?, ?, ?)
+                   ON CONFLICT (file) DO UPDATE SET ingested_to = excluded.ingested_to,
+                                                   updated_at = excluded.updated_at""",
+                [spool.name, new_offset, now],
+            )
+
+    def _quarantine(self, bad: list[tuple[str, str, str]]) -> None:
+        if not bad:
+            return
+        by_file: dict[str, list[str]] = {}
+        for file, line, reason in bad:
+            by_file.setdefault(file, []).append(line)
+            log.warning("quarantined a line of %s: %s", file, reason)
+        for file, lines in by_file.items():
+            target: Path = self.lay.quarantine / f"{file}.bad"
+            with target.open("a", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.write("\n".join(lines) + "\n")
+
+
+def _null_json(n: int):
+    import pyarrow as pa
+
+    return pa.nulls(n, pa.string())
+
+
+def quarantine_count(lay: Layout) -> int:
+    total = 0
+    for path in lay.quarantine.glob("*.bad"):
+        with path.open("rb") as fh:
+            total += sum(1 for _ in fh)
+    return total
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+_KNOWN = ", ".join(f"'{t}'" for t in R.RECORD_TYPES)
+_NEEDS_SESSION = ", ".join(f"'{t}'" for t in (R.SESSION_START, R.SESSION_END, *_EVENT_TYPES))
+
+_PARSE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE parsed AS
+WITH j AS (
+    SELECT ord, file, line,
+           CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT'
+                THEN json_transform(line, '{{transform}}') END AS r
+    FROM raw_batch
+)
+SELECT ord, file, line, r.*,
+       {_TS.format(col="r.t")} AS ts,
+       {_TS.format(col="r.t_end")} AS ts_end,
+       CASE
+         WHEN r IS NULL THEN 'not a JSON object'
+         WHEN r.type IS NULL OR r.type NOT IN ({_KNOWN}) THEN 'unknown record type'
+         WHEN r.type IN ({_NEEDS_SESSION}) AND r.session IS NULL THEN 'no session'
+         WHEN r.type IN ({_NEEDS_SESSION}) AND {_TS.format(col="r.t")} IS NULL
+              THEN 'no valid timestamp'
+         WHEN r.type = '{R.EVENT}' AND (r.source IS NULL OR r.event IS NULL)
+              THEN 'event without source or event type'
+         WHEN r.type IN ('{R.CMD_START}', '{R.CMD_END}', '{R.CMD_OUTPUT}')
+              AND (r.shell_id IS NULL OR r.n IS NULL) THEN 'command record without shell_id or n'
+         WHEN r.type = '{R.BLOB}' AND (r.hash_after IS NULL OR TRY(from_base64(r.data)) IS NULL)
+              THEN 'blob without hash_after or base64 data'
+       END AS reason
+FROM j
+"""
+
+_SESSION_START_SQL = f"""
+INSERT INTO sessions
+SELECT session, name, json_extract_string(extra, '$.researcher_id'), host, ts, NULL, tz, extra
+FROM good WHERE type = '{R.SESSION_START}'
+ON CONFLICT (session_id) DO NOTHING
+"""
+
+_BLOBS_SQL = f"""
+INSERT INTO blobs
+SELECT DISTINCT ON (hash_after) hash_after, coalesce(size, 0), coalesce(compression, 'none'),
+       from_base64(data)
+FROM good WHERE type = '{R.BLOB}'
+ON CONFLICT (hash) DO NOTHING
+"""
+
+_SESSION_END_SQL = f"""
+UPDATE sessions SET ended_at = e.ts
+FROM (SELECT session, max(ts) AS ts FROM good WHERE type = '{R.SESSION_END}' GROUP BY 1) e
+WHERE sessions.session_id = e.session
+"""
+
+_INSERT_EVENTS_SQL = f"""
+INSERT INTO events BY NAME
+SELECT
+    uuidv7()::VARCHAR AS event_id,
+    g.session AS session_id,
+    coalesce(m.max_seq, 0) + row_number() OVER (PARTITION BY g.session ORDER BY g.ord) AS seq,
+    g.ts AS ts_start,
+    g.ts_end AS ts_end,
+    g.tz AS utc_offset_min,
+    CASE WHEN g.type = '{R.CMD_START}' THEN 'shell' ELSE g.source END AS source,
+    CASE WHEN g.type = '{R.CMD_START}' THEN 'command' ELSE g.event END AS event_type,
+    g.cwd, g.cmd AS command, g.exit AS exit_code,
+    list_transform(string_split(trim(g.pipestatus), ' '), lambda x: TRY_CAST(x AS INTEGER))
+        AS pipestatus,
+    CASE WHEN g.ts_end IS NOT NULL THEN (epoch_us(g.ts_end) - epoch_us(g.ts)) // 1000 END
+        AS duration_ms,
+    g.shell, g.pid AS shell_pid, g.shell_id, g.n AS cmd_seq, g.host, g.user AS username,
+    g.pane AS tmux_pane, g.output, g.truncated AS output_truncated, g.output_bytes,
+    g.path, g.repo, g.old_path, g.diff, g.added AS lines_added, g.removed AS lines_removed,
+    g.hash_before, g.hash_after, g.branch AS git_branch, g.head AS git_head, g.size AS size_bytes,
+    g.text, g.redactions, g.extra, ?::TIMESTAMP AS ingested_at
+FROM good g
+LEFT JOIN (SELECT session_id, max(seq) AS max_seq FROM events GROUP BY 1) m
+       ON m.session_id = g.session
+WHERE g.type IN ('{R.EVENT}', '{R.CMD_START}')
+RETURNING 1
+"""
+
+_MATCHED_SQL = f"""
+CREATE OR REPLACE TEMP TABLE matched AS
+SELECT DISTINCT g.ord FROM good g
+JOIN events ev ON ev.shell_id = g.shell_id AND ev.cmd_seq = g.n AND ev.event_type = 'command'
+WHERE g.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
+"""
+
+_UPDATE_END_SQL = f"""
+UPDATE events SET
+    ts_end = e.ts,
+    exit_code = e.exit,
+    pipestatus = list_transform(string_split(trim(e.pipestatus), ' '), lambda x: TRY_CAST(x AS INTEGER)),
+    duration_ms = (epoch_us(e.ts) - epoch_us(events.ts_start)) // 1000
+FROM (SELECT * FROM good WHERE type = '{R.CMD_END}') e
+WHERE events.shell_id = e.shell_id AND events.cmd_seq = e.n AND events.event_type = 'command'
+"""
+
+_UPDATE_OUTPUT_SQL = f"""
+UPDATE events SET
+    output = e.output,
+    output_truncated = e.truncated,
+    output_bytes = e.output_bytes,
+    redactions = CASE WHEN e.redactions IS NULL THEN events.redactions
+                      WHEN events.redactions IS NULL THEN e.redactions
+                      ELSE json_merge_patch(events.redactions, e.redactions) END
+FROM (SELECT * FROM good WHERE type = '{R.CMD_OUTPUT}') e
+WHERE events.shell_id = e.shell_id AND events.cmd_seq = e.n AND events.event_type = 'command'
+"""

@@ -1,0 +1,177 @@
+"""Starting, stopping and inspecting a recording: the functions behind the CLI.
+
+``start`` opens a session and makes sure a daemon runs; ``stop`` closes the
+session and has the daemon drain the spool and exit, or drains it itself when
+the daemon is gone, so a stop never leaves records behind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recorder import client
+from recorder.config import Config
+from recorder.errors import DaemonError, HomeError, NotRecording
+from recorder.ingest import Ingester, quarantine_count
+from recorder.paths import Layout
+from recorder.session import (
+    ActiveSession,
+    active_session,
+    close_session,
+    control_lock,
+    open_session,
+)
+from recorder.store import WriterLock, open_writer
+
+
+@dataclass
+class StartResult:
+    session: ActiveSession
+    created: bool
+    daemon_restarted: bool = False
+
+
+def start(
+    lay: Layout, config: Config, name: str | None, watch: list[str], foreground: bool = False
+) -> StartResult:
+    """Open a session (unless one records) and make sure the daemon runs.
+
+    With ``foreground`` the daemon runs in this process's terminal until it stops.
+    """
+    roots = [_checked_root(p) for p in [*config.watch, *watch]]
+    with control_lock(lay):
+        current = active_session(lay)
+        if current is None:
+            session = open_session(lay, config, name, roots)
+            created = True
+        else:
+            session, created = current, False
+        restarted = False
+        if client.daemon_pid(lay) is None and not foreground:
+            client.spawn_daemon(lay)
+            restarted = not created
+    if foreground and client.daemon_pid(lay) is None:
+        client.spawn_daemon(lay, foreground=True)
+    return StartResult(session, created, restarted)
+
+
+def _checked_root(path: str | Path) -> Path:
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise HomeError(f"cannot watch {path}: not a directory")
+    return root.resolve()
+
+
+@dataclass
+class StopResult:
+    session: ActiveSession
+    events: int
+    drained_by: str  # "daemon" or "stop" (no daemon was running)
+
+
+def stop(lay: Layout) -> StopResult:
+    with control_lock(lay):
+        session = close_session(lay)
+        reply = client.stop_daemon(lay)
+        if reply is not None:
+            return StopResult(session, int(reply.get("events", 0)), "daemon")
+        report = drain_without_daemon(lay)
+        return StopResult(session, report.events, "stop")
+
+
+def drain_without_daemon(lay: Layout):
+    """Ingest the spool in this process, as the writer, when no daemon runs."""
+    from recorder.config import load_config
+    from recorder.daemon import build_redactor
+
+    lock = WriterLock(lay.writer_lock)
+    if not lock.acquire(wait=False):
+        raise DaemonError("another recorder process is writing the event log; try again")
+    try:
+        store = open_writer(lay)
+        try:
+            ingester = Ingester(store, lay, build_redactor(lay, load_config(lay)))
+            return ingester.drain()
+        finally:
+            store.close()
+    finally:
+        lock.release()
+
+
+@dataclass
+class Status:
+    recording: bool
+    session: ActiveSession | None
+    daemon_pid: int | None
+    paused: bool
+    daemon: dict[str, Any] = field(default_factory=dict)
+    backlog_bytes: int = 0
+    quarantined: int = 0
+
+    @property
+    def since(self) -> str | None:
+        return self.session.started_iso if self.session else None
+
+
+def status(lay: Layout) -> Status:
+    session = active_session(lay)
+    pid = client.daemon_pid(lay)
+    info: dict[str, Any] = {}
+    if pid is not None:
+        try:
+            info = client.call(lay, "status", timeout=10.0)
+        except DaemonError:
+            info = {}
+    backlog = info.get("backlog_bytes")
+    if backlog is None:
+        backlog = _spool_backlog(lay)
+    return Status(
+        recording=session is not None,
+        session=session,
+        daemon_pid=pid,
+        paused=lay.paused_marker.exists(),
+        daemon=info,
+        backlog_bytes=backlog,
+        quarantined=quarantine_count(lay),
+    )
+
+
+def _spool_backlog(lay: Layout) -> int:
+    """Spool bytes not in the log yet, computed from the file when no daemon runs."""
+    from recorder.spool import list_spool
+
+    with client.reader(lay) as r:
+        rows = r.arrow("SELECT file, ingested_to FROM spool_offsets").to_pylist()
+    offsets = {row["file"]: row["ingested_to"] for row in rows}
+    total = 0
+    for spool in list_spool(lay.spool):
+        if spool.kind == "jsonl":
+            try:
+                total += max(0, spool.path.stat().st_size - offsets.get(spool.name, 0))
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def require_recording(lay: Layout) -> ActiveSession:
+    session = active_session(lay)
+    if session is None:
+        raise NotRecording("not recording: start a session with `recorder start`")
+    return session
+
+
+def wait_until_ingested(lay: Layout, timeout: float = 30.0) -> bool:
+    """Ask a running daemon to ingest everything spooled so far (used by tests and demos)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.call(lay, "flush", timeout=timeout)
+            return True
+        except client.DaemonUnavailable:
+            return False
+        except DaemonError:
+            time.sleep(0.1)
+    return False

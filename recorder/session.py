@@ -1,0 +1,127 @@
+"""Session state on disk: which session records, and the control records that open and close it.
+
+``state/recording`` exists exactly while a session records; its first line is
+the session id, which the shell hooks read at each prompt (a builtin ``read``).
+``state/session.json`` holds the rest (name, start time, watched trees). Start
+and stop take ``state/control.lock`` so that two at once cannot both open a session.
+Opening and closing are themselves spool records, so the daemon, the one writer,
+puts them in the log in order with everything else.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from recorder import records as R
+from recorder.config import Config
+from recorder.errors import AlreadyRecording, NotRecording
+from recorder.ids import uuid7
+from recorder.paths import Layout
+from recorder.spool import append_records, spool_name
+
+
+@dataclass
+class ActiveSession:
+    session_id: str
+    name: str | None
+    started_at: float
+    watch: list[str] = field(default_factory=list)
+
+    @property
+    def started_iso(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started_at))
+
+
+def control_spool(lay: Layout) -> Path:
+    return lay.spool / spool_name("control")
+
+
+@contextmanager
+def control_lock(lay: Layout):
+    fd = os.open(lay.control_lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def active_session(lay: Layout) -> ActiveSession | None:
+    try:
+        data = json.loads((lay.state / "session.json").read_text())
+        marker = lay.recording_marker.read_text().split("\n", 1)[0]
+    except (FileNotFoundError, ValueError):
+        return None
+    if data.get("session_id") != marker:
+        return None
+    return ActiveSession(**data)
+
+
+def open_session(lay: Layout, config: Config, name: str | None, watch: list[Path]) -> ActiveSession:
+    """Record the start of a new session. The caller holds the control lock."""
+    current = active_session(lay)
+    if current is not None:
+        raise AlreadyRecording(
+            f"already recording session {current.session_id} since {current.started_iso}"
+        )
+    now = time.time()
+    session = ActiveSession(uuid7(), name, now, [str(p) for p in watch])
+    extra = {"researcher_id": config.researcher_id, "watch": session.watch}
+    append_records(
+        control_spool(lay),
+        [R.record(R.SESSION_START, session.session_id, t=now, name=name,
+                  host=socket.gethostname(), extra=extra)],
+    )
+    _write_state(lay, "session.json", json.dumps(asdict(session)))
+    _write_state(lay, "exclude-commands", "".join(p + "\n" for p in config.exclude_commands))
+    _write_state(lay, lay.recording_marker.name, session.session_id + "\n")
+    return session
+
+
+def close_session(lay: Layout) -> ActiveSession:
+    """Record the end of the current session. The caller holds the control lock."""
+    current = active_session(lay)
+    if current is None:
+        raise NotRecording("not recording")
+    lay.recording_marker.unlink(missing_ok=True)
+    append_records(control_spool(lay), [R.record(R.SESSION_END, current.session_id)])
+    (lay.state / "session.json").unlink(missing_ok=True)
+    lay.paused_marker.unlink(missing_ok=True)
+    return current
+
+
+def user_event(lay: Layout, event_type: str, text: str | None = None) -> ActiveSession:
+    """A mark from the researcher (task, pause, resume) in the current session."""
+    current = active_session(lay)
+    if current is None:
+        raise NotRecording("not recording: start a session with `recorder start`")
+    append_records(
+        control_spool(lay),
+        [R.record(R.EVENT, current.session_id, source="user", event=event_type, text=text)],
+    )
+    return current
+
+
+def set_paused(lay: Layout, paused: bool) -> ActiveSession:
+    current = user_event(lay, "pause" if paused else "resume")
+    if paused:
+        _write_state(lay, lay.paused_marker.name, "")
+    else:
+        lay.paused_marker.unlink(missing_ok=True)
+    return current
+
+
+def _write_state(lay: Layout, name: str, text: str) -> None:
+    target = lay.state / name
+    tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, target)
