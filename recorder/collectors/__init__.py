@@ -58,7 +58,7 @@ def build_collectors(ctx: CollectorContext) -> list[Collector]:
 
 
 # Modules with a ``make_collector(ctx) -> Collector | None``, imported only by the daemon.
-DAEMON_COLLECTORS: tuple[str, ...] = ()
+DAEMON_COLLECTORS: tuple[str, ...] = ("recorder.collectors.files", "recorder.collectors.tmux")
 
 
 def _factories():
