@@ -116,8 +116,13 @@ def spawn_daemon(lay: Layout, foreground: bool = False) -> int:
         return subprocess.call(command, env=env)
     with open(lay.daemon_log, "ab") as logfile:
         proc = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
-            start_new_session=True, close_fds=True,
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=logfile,
+            start_new_session=True,
+            close_fds=True,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -126,7 +131,9 @@ def spawn_daemon(lay: Layout, foreground: bool = False) -> int:
         if ping(lay):
             return proc.pid
         time.sleep(0.05)
-    raise DaemonError(f"the daemon did not answer within {START_TIMEOUT_S:.0f} s; see {lay.daemon_log}")
+    raise DaemonError(
+        f"the daemon did not answer within {START_TIMEOUT_S:.0f} s; see {lay.daemon_log}"
+    )
 
 
 def stop_daemon(lay: Layout) -> dict[str, Any] | None:

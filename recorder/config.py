@@ -93,11 +93,13 @@ class Config:
 def load_config(lay: Layout) -> Config:
     """Read the effective configuration, creating config.toml on first use."""
     path = lay.config
-    data = _read_toml(path) if path.exists() else {}
+    if not path.exists():
+        _create_initial(path)
+    data = _read_toml(path)
     rid = data.get("researcher_id")
-    if not path.exists() or not rid:
-        rid = rid or researcher_id()
-        _write_initial(path, rid, data)
+    if not rid:
+        rid = researcher_id()
+        _write_toml(path, {"researcher_id": rid, **data}, replace=True)
     if not isinstance(rid, str):
         raise ConfigError(f"{path}: researcher_id must be a string")
     config = Config(researcher_id=rid, values=copy.deepcopy(DEFAULTS), path=path)
@@ -117,17 +119,28 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def _write_initial(path: Path, rid: str, data: dict[str, Any]) -> None:
+def _create_initial(path: Path) -> None:
+    """Create config.toml with a new researcher id, unless another process just did."""
+    _write_toml(path, {"researcher_id": researcher_id()}, replace=False)
+
+
+def _write_toml(path: Path, data: dict[str, Any], replace: bool) -> None:
     import tomli_w
 
-    data = {"researcher_id": rid, **{k: v for k, v in data.items() if k != "researcher_id"}}
-    text = "# recorder configuration; `recorder config` shows every setting.\n"
-    text += tomli_w.dumps(data)
-    tmp = path.with_suffix(".tmp")
+    text = "# recorder configuration; `recorder config` shows every setting.\n" + tomli_w.dumps(data)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
-    os.replace(tmp, path)
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic create-if-absent: two first runs agree on one id
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def _apply_file(config: Config, data: dict[str, Any], path: Path) -> None:

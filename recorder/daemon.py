@@ -43,7 +43,8 @@ def build_redactor(lay: Layout, config):
     """The ingest-time redaction engine, with the user's rules from config.toml."""
     import importlib.util
 
-    if importlib.util.find_spec("recorder.redaction") is None:  # TEMP until the engine lands
+    spec = importlib.util.find_spec("recorder.redaction")
+    if spec is None or spec.origin is None:  # TEMP until the engine lands
         return None
     from recorder.redaction import Redactor, load_or_create_key
 
@@ -78,7 +79,8 @@ class Daemon:
             self.lay.pid_file.write_text(f"{os.getpid()}\n")
             self.store = open_writer(self.lay)
             self.ingester = Ingester(self.store, self.lay, build_redactor(self.lay, self.config))
-            self._drain()
+            # A backlog left by a dead daemon is ingested by the loop, chunk by chunk, while
+            # the socket already answers: `recorder start` returns at once.
             self._start_server()
             self._start_collectors()
             log.info("daemon %d ready", os.getpid())
@@ -104,8 +106,11 @@ class Daemon:
     def _drain(self) -> dict[str, Any]:
         with self.ingest_lock:
             report = self.ingester.drain()
-        return {"events": report.events, "records": report.records,
-                "quarantined": report.quarantined}
+        return {
+            "events": report.events,
+            "records": report.records,
+            "quarantined": report.quarantined,
+        }
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -138,8 +143,12 @@ class Daemon:
         if session is None:
             return
         ctx = CollectorContext(
-            self.lay, self.config, session.session_id, [Path(p) for p in session.watch],
-            redactor=self.ingester.redactor, log_reader=self.store,
+            self.lay,
+            self.config,
+            session.session_id,
+            [Path(p) for p in session.watch],
+            redactor=self.ingester.redactor,
+            log_reader=self.store,
         )
         for collector in build_collectors(ctx):
             try:

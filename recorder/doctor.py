@@ -48,8 +48,9 @@ def check_hook() -> Check:
     rc = "~/.zshrc" if current == "zsh" else "~/.bashrc"
     shell_name = "zsh" if current == "zsh" else "bash"
     return Check(
-        "shell hook", "warn",
-        f"not loaded in this shell; add `eval \"$(recorder hook {shell_name})\"` to {rc}",
+        "shell hook",
+        "warn",
+        f'not loaded in this shell; add `eval "$(recorder hook {shell_name})"` to {rc}',
     )
 
 
@@ -75,7 +76,8 @@ def check_inotify(roots: list[Path]) -> Check:
     needed = sum(_count_dirs(root) for root in roots)
     if needed > limit * 0.8:
         return Check(
-            "inotify", "fail",
+            "inotify",
+            "fail",
             f"the watched trees have {needed} directories but fs.inotify.max_user_watches is "
             f"{limit}; raise it: sudo sysctl fs.inotify.max_user_watches={needed * 2}",
         )

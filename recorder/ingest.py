@@ -31,7 +31,8 @@ from recorder.spool import (
     remove_if_drained,
     scrub_ingested,
 )
-from recorder.store import Store, to_arrow as _to_arrow
+from recorder.store import Store
+from recorder.store import to_arrow as _to_arrow
 
 log = logging.getLogger("recorder.ingest")
 

@@ -22,7 +22,7 @@ def sessions(reader) -> list[dict[str, Any]]:
                c.by_source
         FROM sessions s
         LEFT JOIN (
-            SELECT session_id, sum(n) AS total,
+            SELECT session_id, sum(n)::BIGINT AS total,
                    string_agg(source || ' ' || n, ', ' ORDER BY source) AS by_source
             FROM (SELECT session_id, source, count(*) AS n FROM events GROUP BY 1, 2)
             GROUP BY 1
@@ -35,9 +35,7 @@ def sessions(reader) -> list[dict[str, Any]]:
 def resolve_session(reader, ref: str) -> dict[str, Any]:
     """A session by id, unique id prefix, or exact name; ``last`` is the newest."""
     if ref == "last":
-        rows = reader.arrow(
-            "SELECT * FROM sessions ORDER BY started_at DESC LIMIT 1"
-        ).to_pylist()
+        rows = reader.arrow("SELECT * FROM sessions ORDER BY started_at DESC LIMIT 1").to_pylist()
     else:
         rows = reader.arrow(
             "SELECT * FROM sessions WHERE session_id LIKE ? || '%' OR name = ?"
@@ -60,9 +58,7 @@ TIMELINE_COLUMNS = (
 
 
 def timeline(reader, session_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-    sql = (
-        f"SELECT {TIMELINE_COLUMNS} FROM events WHERE session_id = ? ORDER BY ts_start, seq"
-    )
+    sql = f"SELECT {TIMELINE_COLUMNS} FROM events WHERE session_id = ? ORDER BY ts_start, seq"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return reader.arrow(sql, [session_id]).to_pylist()

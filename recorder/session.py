@@ -76,8 +76,16 @@ def open_session(lay: Layout, config: Config, name: str | None, watch: list[Path
     extra = {"researcher_id": config.researcher_id, "watch": session.watch}
     append_records(
         control_spool(lay),
-        [R.record(R.SESSION_START, session.session_id, t=now, name=name,
-                  host=socket.gethostname(), extra=extra)],
+        [
+            R.record(
+                R.SESSION_START,
+                session.session_id,
+                t=now,
+                name=name,
+                host=socket.gethostname(),
+                extra=extra,
+            )
+        ],
     )
     _write_state(lay, "session.json", json.dumps(asdict(session)))
     _write_state(lay, "exclude-commands", "".join(p + "\n" for p in config.exclude_commands))

@@ -229,7 +229,12 @@ def scrub_ingested(path: Path, upto: int, already: int) -> int:
         return already
     if _libc is None:
         _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+        _libc.fallocate.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_longlong,
+            ctypes.c_longlong,
+        ]
     try:
         fd = os.open(path, os.O_WRONLY)
     except OSError:

@@ -23,4 +23,8 @@ def load(name: str) -> dict[str, Any]:
 def event_kinds() -> list[str]:
     """Names of the event kinds that have a schema (``source/event_type``, file stems)."""
     folder = resources.files(__name__).joinpath("events")
-    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name[: -len(".json")]
+        for p in folder.iterdir()
+        if p.name.endswith(".json") and not p.name.startswith("_")
+    )

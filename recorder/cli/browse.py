@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import click
 
-from recorder.cli.common import console, fmt_duration, fmt_local, home
+from recorder.cli.common import console, fmt_duration, fmt_local, home, to_json
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON lines).")
 def sessions(as_json: bool) -> None:
     """List recorded sessions: id, name, start, end, duration, events by source."""
-    import json
-
     from recorder import client, queries
 
     with client.reader(home()) as reader:
         rows = queries.sessions(reader)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row, default=str))
+            click.echo(to_json(row))
         return
     if not rows:
         click.echo("no sessions recorded yet; start one with `recorder start`")
@@ -47,8 +45,6 @@ def sessions(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON lines).")
 def show(session: str, limit: int | None, as_json: bool) -> None:
     """Show a session's timeline (SESSION: an id, id prefix, name, or `last`)."""
-    import json
-
     from recorder import client, queries
 
     with client.reader(home()) as reader:
@@ -56,13 +52,15 @@ def show(session: str, limit: int | None, as_json: bool) -> None:
         events = queries.timeline(reader, found["session_id"], limit)
     if as_json:
         for event in events:
-            click.echo(json.dumps(event, default=str))
+            click.echo(to_json(event))
         return
     out = console()
     title = found["name"] or ""
     out.print(f"session {found['session_id']} {title}".rstrip())
-    out.print(f"  {fmt_local(found['started_at'])} -> "
-              f"{fmt_local(found['ended_at']) if found['ended_at'] else 'recording'}")
+    out.print(
+        f"  {fmt_local(found['started_at'])} -> "
+        f"{fmt_local(found['ended_at']) if found['ended_at'] else 'recording'}"
+    )
     for event in events:
         out.print(_timeline_line(event), markup=False)
 

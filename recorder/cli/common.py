@@ -39,3 +39,18 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def json_value(value):
+    """JSON for values from the log: naive timestamps there are UTC, so they get a Z."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_json(row) -> str:
+    import json
+
+    return json.dumps(row, default=json_value, ensure_ascii=False)

@@ -9,8 +9,13 @@ from recorder.cli.common import home
 
 @click.command()
 @click.option("--name", "-n", help="A name for the session, e.g. what you are about to do.")
-@click.option("--watch", "-w", multiple=True, type=click.Path(file_okay=False),
-              help="A directory tree whose file saves are recorded (repeatable).")
+@click.option(
+    "--watch",
+    "-w",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A directory tree whose file saves are recorded (repeatable).",
+)
 @click.option("--foreground", is_flag=True, help="Run the daemon in this terminal (debugging).")
 def start(name: str | None, watch: tuple[str, ...], foreground: bool) -> None:
     """Start recording a session; prints its id and returns at once."""
@@ -47,27 +52,35 @@ def status(as_json: bool) -> None:
 
     st = recording.status(home())
     if as_json:
-        click.echo(json.dumps({
-            "recording": st.recording,
-            "session": st.session.session_id if st.session else None,
-            "name": st.session.name if st.session else None,
-            "since": st.since,
-            "paused": st.paused,
-            "daemon_pid": st.daemon_pid,
-            "events_by_source": st.daemon.get("events_by_source", {}),
-            "collectors": st.daemon.get("collectors", {}),
-            "backlog_bytes": st.backlog_bytes,
-            "quarantined": st.quarantined,
-        }))
+        click.echo(
+            json.dumps(
+                {
+                    "recording": st.recording,
+                    "session": st.session.session_id if st.session else None,
+                    "name": st.session.name if st.session else None,
+                    "since": st.since,
+                    "paused": st.paused,
+                    "daemon_pid": st.daemon_pid,
+                    "events_by_source": st.daemon.get("events_by_source", {}),
+                    "collectors": st.daemon.get("collectors", {}),
+                    "backlog_bytes": st.backlog_bytes,
+                    "quarantined": st.quarantined,
+                }
+            )
+        )
         return
     if not st.recording:
         click.echo("not recording")
     else:
         label = f" ({st.session.name})" if st.session.name else ""
-        click.echo(f"recording session {st.session.session_id}{label} since {st.since}"
-                   + (" [paused]" if st.paused else ""))
+        click.echo(
+            f"recording session {st.session.session_id}{label} since {st.since}"
+            + (" [paused]" if st.paused else "")
+        )
         if st.daemon_pid is None:
-            click.echo("daemon: not running; shells keep spooling. Run `recorder start` to restart it.")
+            click.echo(
+                "daemon: not running; shells keep spooling. Run `recorder start` to restart it."
+            )
         else:
             click.echo(f"daemon: pid {st.daemon_pid}")
             counts = st.daemon.get("events_by_source", {})

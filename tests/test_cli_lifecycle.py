@@ -1,0 +1,163 @@
+"""start, status, task, sessions, show, stop end to end through the installed CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+from click.testing import CliRunner
+
+from recorder.cli import cli
+from recorder.paths import Layout
+
+
+def test_start_status_task_show_stop(run_cli, recorder_home):
+    started = run_cli("start", "--name", "dataloader bug")
+    session = started.stdout.strip()
+    assert len(session) == 36 and session[14] == "7"  # a UUIDv7
+
+    st = json.loads(run_cli("status", "--json").stdout)
+    assert st["recording"] and st["session"] == session and st["name"] == "dataloader bug"
+    assert st["daemon_pid"] > 0
+
+    run_cli("task", "fix the dataloader")
+    run_cli("pause")
+    run_cli("resume")
+    stopped = run_cli("stop")
+    assert session in stopped.stdout
+
+    st = json.loads(run_cli("status", "--json").stdout)
+    assert not st["recording"] and st["daemon_pid"] is None
+
+    rows = [json.loads(line) for line in run_cli("sessions", "--json").stdout.splitlines()]
+    assert [r["session_id"] for r in rows] == [session]
+    assert rows[0]["name"] == "dataloader bug" and rows[0]["ended_at"] is not None
+    assert rows[0]["events"] == 3
+
+    events = [
+        json.loads(line) for line in run_cli("show", session[:8], "--json").stdout.splitlines()
+    ]
+    assert [(e["source"], e["event_type"], e["text"]) for e in events] == [
+        ("user", "task", "fix the dataloader"),
+        ("user", "pause", None),
+        ("user", "resume", None),
+    ]
+    human = run_cli("show", "last").stdout
+    assert "fix the dataloader" in human and session in human
+
+
+def test_home_is_owner_only(run_cli, recorder_home):
+    run_cli("start")
+    run_cli("stop")
+    for path in [recorder_home, *recorder_home.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.is_socket():
+            continue
+        assert mode & 0o077 == 0, f"{path} is {mode:o}"
+
+
+def test_start_while_recording_says_so_and_changes_nothing(run_cli):
+    first = run_cli("start").stdout.strip()
+    again = run_cli("start", "--name", "other", check=False)
+    assert again.returncode == 1
+    assert (
+        again.stderr.strip()
+        == f"Error: already recording session {first} since "
+        + again.stderr.strip().split(" since ", 1)[1]
+    )
+    assert json.loads(run_cli("status", "--json").stdout)["session"] == first
+    run_cli("stop")
+    assert len(run_cli("sessions", "--json").stdout.splitlines()) == 1
+
+
+def test_two_starts_at_once_open_one_session(run_cli, recorder_home):
+    import shutil
+
+    exe = shutil.which("recorder")
+    procs = [
+        subprocess.Popen([exe, "start"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=60) + (p.returncode,) for p in procs]
+    codes = sorted(code for _, _, code in results)
+    assert codes == [0, 1]
+    winner = next(out.strip() for out, _, code in results if code == 0)
+    loser_err = next(err for _, err, code in results if code == 1)
+    assert f"already recording session {winner}" in loser_err
+    run_cli("stop")
+    assert len(run_cli("sessions", "--json").stdout.splitlines()) == 1
+
+
+def test_stale_pid_and_socket_files_are_cleaned(run_cli, recorder_home):
+    lay = Layout(recorder_home)
+    run_cli("config")  # creates the home
+    lay.state.mkdir(parents=True, exist_ok=True)
+    lay.pid_file.write_text("999999\n")
+    lay.socket.write_text("")  # a leftover file where the socket was
+    session = run_cli("start").stdout.strip()
+    assert int(lay.pid_file.read_text()) != 999999
+    assert json.loads(run_cli("status", "--json").stdout)["session"] == session
+    run_cli("stop")
+
+
+def test_user_errors_are_one_line_without_traceback(run_cli, recorder_home):
+    for args in (
+        ["stop"],
+        ["task", "x"],
+        ["show", "no-such-session"],
+        ["start", "--watch", "/nonexistent/dir"],
+    ):
+        proc = run_cli(*args, check=False)
+        assert proc.returncode != 0, args
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, (args, proc.stderr)
+        assert proc.stderr.startswith("Error: ")
+
+
+def test_corrupt_config_is_one_clear_line(run_cli, recorder_home):
+    run_cli("config")
+    (recorder_home / "config.toml").write_text("researcher_id = [unclosed\n")
+    proc = run_cli("start", check=False)
+    assert proc.returncode == 1
+    assert "config.toml is not valid TOML" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_config_shows_values_and_their_sources(recorder_home, monkeypatch):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["config", "--json"])
+    assert first.exit_code == 0, first.output
+    rid = json.loads(first.output)["researcher_id"]["value"]
+    assert rid.startswith("r-")
+    (recorder_home / "config.toml").write_text(
+        f'researcher_id = "{rid}"\n[caps]\noutput_bytes = 1000\n'
+    )
+    monkeypatch.setenv("RECORDER_EPISODES_IDLE_GAP_MINUTES", "5")
+    data = json.loads(runner.invoke(cli, ["config", "--json"]).output)
+    assert data["researcher_id"]["value"] == rid
+    assert data["caps.output_bytes"] == {
+        "value": 1000,
+        "source": str(recorder_home / "config.toml"),
+    }
+    assert data["episodes.idle_gap_minutes"]["value"] == 5
+    assert data["episodes.idle_gap_minutes"]["source"] == "env RECORDER_EPISODES_IDLE_GAP_MINUTES"
+    assert data["caps.file_bytes"]["source"] == "default"
+
+
+def test_reading_commands_work_without_a_database(recorder_home):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["sessions"])
+    assert result.exit_code == 0
+    assert "no sessions recorded yet" in result.output
+    assert not (recorder_home / "recorder.duckdb").exists()
+    result = runner.invoke(cli, ["show", "last"])
+    assert result.exit_code == 1 and "no session matches" in result.output
+
+
+def test_status_when_idle(recorder_home):
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 0
+    assert result.output.startswith("not recording")
+    assert os.environ["RECORDER_HOME"] == str(recorder_home)

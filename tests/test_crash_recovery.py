@@ -1,0 +1,62 @@
+"""A daemon killed while it ingests loses nothing and duplicates nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from recorder import client
+from recorder.paths import Layout
+from tests.spoolkit import command_lines, shell_spool
+
+COMMANDS = 150_000  # 300,000 spool lines, ~45 MB: several ingest chunks
+
+
+def count_commands(lay: Layout) -> tuple[int, int, int]:
+    with client.reader(lay) as r:
+        row = r.arrow(
+            "SELECT count(*) AS n, count(DISTINCT cmd_seq) AS d, count(exit_code) AS e "
+            "FROM events WHERE event_type = 'command'"
+        ).to_pylist()[0]
+    return row["n"], row["d"], row["e"]
+
+
+def test_sigkill_during_ingest_then_restart(run_cli, recorder_home):
+    session = run_cli("start").stdout.strip()
+    lay = Layout(recorder_home)
+    pid = int(lay.pid_file.read_text())
+    # Stop the daemon from ingesting while the backlog is written, then let it go.
+    os.kill(pid, signal.SIGSTOP)
+    shell_spool(lay).write_bytes(command_lines(session, COMMANDS))
+    os.kill(pid, signal.SIGCONT)
+
+    deadline = time.monotonic() + 120
+    seen = 0
+    while time.monotonic() < deadline:
+        seen = count_commands(lay)[0]
+        if seen > 0:
+            break
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    assert 0 < seen < COMMANDS, f"kill landed outside the ingest ({seen} of {COMMANDS})"
+
+    # A restart finds the session still recording, restarts the daemon, which ingests the rest.
+    again = run_cli("start", check=False)
+    assert "daemon had stopped; restarted it" in again.stderr
+    run_cli("stop")
+    assert count_commands(lay) == (COMMANDS, COMMANDS, COMMANDS)
+    st = json.loads(run_cli("status", "--json").stdout)
+    assert st["backlog_bytes"] == 0
+
+
+def test_stop_without_a_daemon_drains_the_spool(run_cli, recorder_home):
+    session = run_cli("start").stdout.strip()
+    lay = Layout(recorder_home)
+    pid = int(lay.pid_file.read_text())
+    os.kill(pid, signal.SIGKILL)
+    shell_spool(lay).write_bytes(command_lines(session, 500))
+    proc = run_cli("stop")
+    assert session in proc.stdout
+    assert count_commands(lay) == (500, 500, 500)

@@ -1,0 +1,63 @@
+"""Events captured for real validate against the JSON Schemas in schemas/."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+import schemas
+from recorder import client
+from recorder.paths import Layout
+from tests.schemacheck import validate_event, validate_spool_record
+from tests.spoolkit import command_lines, shell_spool
+
+
+def all_events(lay: Layout) -> list[dict]:
+    with client.reader(lay) as r:
+        return r.arrow("SELECT * FROM events ORDER BY seq").to_pylist()
+
+
+def test_captured_events_match_their_schemas(run_cli, recorder_home):
+    lay = Layout(recorder_home)
+    session = run_cli("start").stdout.strip()
+    run_cli("task", "train the baseline")
+    run_cli("pause")
+    run_cli("resume")
+    shell_spool(lay).write_bytes(command_lines(session, 3))
+    run_cli("stop")
+    events = all_events(lay)
+    kinds = {(e["source"], e["event_type"]) for e in events}
+    assert kinds == {("user", "task"), ("user", "pause"), ("user", "resume"), ("shell", "command")}
+    for event in events:
+        validate_event(event)
+
+
+def test_a_wrong_event_fails_its_schema(run_cli, recorder_home):
+    run_cli("start")
+    run_cli("task", "x")
+    run_cli("stop")
+    event = all_events(Layout(recorder_home))[0]
+    event["seq"] = 0
+    with pytest.raises(jsonschema.ValidationError):
+        validate_event(event)
+
+
+def test_control_spool_records_match_the_spool_schema(run_cli, recorder_home):
+    lay = Layout(recorder_home)
+    run_cli("start", "--name", "s")
+    run_cli("task", "t")
+    records = [
+        json.loads(line) for line in (lay.spool / "control.v1.jsonl").read_text().splitlines()
+    ]
+    run_cli("stop")
+    assert [r["type"] for r in records] == ["session.start", "event"]
+    for record in records:
+        validate_spool_record(record)
+
+
+def test_every_schema_file_is_a_valid_schema():
+    for kind in schemas.event_kinds():
+        jsonschema.Draft202012Validator.check_schema(schemas.load(f"events/{kind}.json"))
+    jsonschema.Draft202012Validator.check_schema(schemas.load("spool_record.json"))
