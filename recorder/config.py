@@ -27,6 +27,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "exclude_commands": [],
         # Paths never opened by the file collector, in gitignore syntax (added to built-ins).
         "exclude_paths": [],
+        # A file settles (is compared with its last snapshot) after this long without events.
+        "debounce_ms": 100,
+        # More changed files than this at once are recorded as one burst summary event.
+        "burst_files": 50,
     },
     "caps": {
         "output_bytes": 65536,

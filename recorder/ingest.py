@@ -36,7 +36,7 @@ from recorder.store import to_arrow as _to_arrow
 
 log = logging.getLogger("recorder.ingest")
 
-DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
+DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
 
 
 def _escape_invalid_utf8(err: UnicodeDecodeError):
@@ -76,6 +76,10 @@ class Ingester:
             store.execute("SELECT file, ingested_to FROM spool_offsets").fetchall()
         )
         self._scrubbed: dict[str, int] = {}
+        # Highest seq per session, kept here so that a batch never scans the whole log for it.
+        self.max_seq: dict[str, int] = dict(
+            store.execute("SELECT session_id, max(seq) FROM events GROUP BY 1").fetchall()
+        )
 
     # -- public -----------------------------------------------------------------
 
@@ -111,10 +115,10 @@ class Ingester:
         pending = self._pending_lines()
         if not chunks and not pending:
             return report
-        lines, origins = self._split(chunks, pending)
+        batch = self._batch(chunks, pending)
         report.bytes = sum(len(data) for _, data, _ in chunks)
-        report.records = len(lines) - len(pending)
-        self._ingest_lines(lines, origins, chunks, report)
+        report.records = len(batch) - len(pending)
+        self._ingest_batch(batch, chunks, report)
         for spool, _, new_offset in chunks:
             self.offsets[spool.name] = new_offset
         return report
@@ -154,30 +158,31 @@ class Ingester:
         return self.store.execute("SELECT file, line FROM pending_lines ORDER BY rowid").fetchall()
 
     @staticmethod
-    def _split(chunks, pending) -> tuple[list[str], list[str]]:
-        lines: list[str] = [line for _, line in pending]
-        origins: list[str] = [file for file, _ in pending]
+    def _batch(chunks, pending):
+        """One Arrow table (ord, file, line) of the pending lines, then each chunk's lines."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lines = [pa.array([line for _, line in pending], pa.large_string())]
+        files = [pa.array([file for file, _ in pending], pa.string())]
         for spool, data, _ in chunks:
-            text = data.decode("utf-8", "recorder-json-escape")
-            part = text.split("\n")
-            part.pop()  # the chunk ends with a newline
-            lines.extend(part)
-            origins.extend([spool.name] * len(part))
-        return lines, origins
+            text = data[:-1].decode("utf-8", "recorder-json-escape")  # drop the final newline
+            part = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+            lines.append(part)
+            files.append(pa.repeat(spool.name, len(part)).cast(pa.string()))
+        line = pa.chunked_array(lines, pa.large_string())
+        return pa.table(
+            {
+                "ord": pa.array(range(len(line)), pa.int64()),
+                "file": pa.chunked_array(files, pa.string()),
+                "line": line,
+            }
+        )
 
     # -- writing ----------------------------------------------------------------
 
-    def _ingest_lines(self, lines, origins, chunks, report: IngestReport) -> None:
-        import pyarrow as pa
-
+    def _ingest_batch(self, batch, chunks, report: IngestReport) -> None:
         con = self.store.con
-        batch = pa.table(
-            {
-                "ord": pa.array(range(len(lines)), pa.int64()),
-                "file": pa.array(origins, pa.string()),
-                "line": pa.array(lines, pa.string()),
-            }
-        )
         con.register("raw_batch", batch)
         try:
             con.execute(_PARSE_SQL.format(transform=_TRANSFORM.replace("'", "''")))
@@ -190,13 +195,16 @@ class Ingester:
             con.register("good", good)
             con.execute("BEGIN TRANSACTION")
             try:
-                report.events = self._write(con)
+                new = self._write(con)
                 report.pending = self._keep_unmatched(con)
                 self._save_offsets(con, chunks)
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
                 raise
+            for session, count in new.items():
+                self.max_seq[session] = self.max_seq.get(session, 0) + count
+            report.events = sum(new.values())
         finally:
             con.unregister("raw_batch")
             try:
@@ -213,16 +221,35 @@ class Ingester:
 
         return redact_table(self.redactor, good, R.TEXT_FIELDS)
 
-    def _write(self, con) -> int:
+    def _write(self, con) -> dict[str, int]:
+        """Write the batch; return the number of new events per session."""
+        import pyarrow as pa
+
         now = datetime.now(UTC).replace(tzinfo=None)
         con.execute(_SESSION_START_SQL)
         con.execute(_BLOBS_SQL)
         con.execute(_SESSION_END_SQL)
-        inserted = con.execute(_INSERT_EVENTS_SQL, [now]).fetchall()
-        con.execute(_MATCHED_SQL)
-        con.execute(_UPDATE_END_SQL)
-        con.execute(_UPDATE_OUTPUT_SQL)
-        return len(inserted)
+        con.execute(_IN_BATCH_SQL)
+        seq_base = pa.table(
+            {
+                "session_id": pa.array(list(self.max_seq), pa.string()),
+                "max_seq": pa.array(list(self.max_seq.values()), pa.int64()),
+            }
+        )
+        con.register("seq_base", seq_base)
+        try:
+            con.execute(_INSERT_EVENTS_SQL, [now])
+        finally:
+            con.unregister("seq_base")
+        new = dict(con.execute(_NEW_PER_SESSION_SQL).fetchall())
+        late = con.execute(_LATE_COUNT_SQL).fetchone()[0]
+        if late:
+            con.execute(_MATCHED_SQL)
+            con.execute(_UPDATE_END_SQL)
+            con.execute(_UPDATE_OUTPUT_SQL)
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE matched AS SELECT ord FROM in_batch")
+        return new
 
     def _keep_unmatched(self, con) -> int:
         con.execute("DELETE FROM pending_lines")
@@ -289,28 +316,33 @@ _NEEDS_SESSION = ", ".join(f"'{t}'" for t in (R.SESSION_START, R.SESSION_END, *_
 _PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE parsed AS
 WITH j AS (
-    SELECT ord, file, line,
-           CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT'
-                THEN json_transform(line, '{{transform}}') END AS r
+    SELECT ord, file, line::VARCHAR AS line,
+           CASE WHEN starts_with(ltrim(line), '{{{{') THEN TRY(json_transform(line, '{{transform}}'))
+           END AS r
     FROM raw_batch
+), u AS (
+    SELECT ord, file, line, r IS NULL AS not_object, r.*,
+           {_TS.format(col="r.t")} AS ts,
+           {_TS.format(col="r.t_end")} AS ts_end
+    FROM j
 )
-SELECT ord, file, line, r.*,
-       {_TS.format(col="r.t")} AS ts,
-       {_TS.format(col="r.t_end")} AS ts_end,
+SELECT * EXCLUDE (not_object, line),
        CASE
-         WHEN r IS NULL THEN 'not a JSON object'
-         WHEN r.type IS NULL OR r.type NOT IN ({_KNOWN}) THEN 'unknown record type'
-         WHEN r.type IN ({_NEEDS_SESSION}) AND r.session IS NULL THEN 'no session'
-         WHEN r.type IN ({_NEEDS_SESSION}) AND {_TS.format(col="r.t")} IS NULL
-              THEN 'no valid timestamp'
-         WHEN r.type = '{R.EVENT}' AND (r.source IS NULL OR r.event IS NULL)
+         WHEN not_object THEN 'not a JSON object'
+         WHEN type IS NULL OR type NOT IN ({_KNOWN}) THEN 'unknown record type'
+         WHEN type IN ({_NEEDS_SESSION}) AND session IS NULL THEN 'no session'
+         WHEN type IN ({_NEEDS_SESSION}) AND ts IS NULL THEN 'no valid timestamp'
+         WHEN type = '{R.EVENT}' AND (source IS NULL OR event IS NULL)
               THEN 'event without source or event type'
-         WHEN r.type IN ('{R.CMD_START}', '{R.CMD_END}', '{R.CMD_OUTPUT}')
-              AND (r.shell_id IS NULL OR r.n IS NULL) THEN 'command record without shell_id or n'
-         WHEN r.type = '{R.BLOB}' AND (r.hash_after IS NULL OR TRY(from_base64(r.data)) IS NULL)
+         WHEN type IN ('{R.CMD_START}', '{R.CMD_END}', '{R.CMD_OUTPUT}')
+              AND (shell_id IS NULL OR n IS NULL) THEN 'command record without shell_id or n'
+         WHEN type = '{R.BLOB}' AND (hash_after IS NULL OR TRY(from_base64(data)) IS NULL)
               THEN 'blob without hash_after or base64 data'
-       END AS reason
-FROM j
+       END AS reason,
+       -- the raw line is kept only where it may be needed again: quarantine and pending updates
+       CASE WHEN reason IS NOT NULL OR type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') THEN line END
+           AS line
+FROM u
 """
 
 _SESSION_START_SQL = f"""
@@ -334,48 +366,89 @@ FROM (SELECT session, max(ts) AS ts FROM good WHERE type = '{R.SESSION_END}' GRO
 WHERE sessions.session_id = e.session
 """
 
+# Endings and outputs whose command starts in the same batch are joined into its row at
+# insert time; only the others become UPDATEs of rows already in the log.
+_IN_BATCH_SQL = f"""
+CREATE OR REPLACE TEMP TABLE in_batch AS
+SELECT u.ord FROM good u
+JOIN good s ON s.type = '{R.CMD_START}' AND s.shell_id = u.shell_id AND s.n = u.n
+WHERE u.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
+"""
+
+_PIPESTATUS = (
+    "list_transform(string_split(trim({col}), ' '), lambda x: TRY_CAST(x AS INTEGER))"
+)
+
 _INSERT_EVENTS_SQL = f"""
 INSERT INTO events BY NAME
+WITH ends AS (
+    SELECT DISTINCT ON (shell_id, n) * FROM good WHERE type = '{R.CMD_END}'
+    ORDER BY shell_id, n, ord
+), outs AS (
+    SELECT DISTINCT ON (shell_id, n) * FROM good WHERE type = '{R.CMD_OUTPUT}'
+    ORDER BY shell_id, n, ord DESC
+)
 SELECT
     uuidv7()::VARCHAR AS event_id,
     g.session AS session_id,
     coalesce(m.max_seq, 0) + row_number() OVER (PARTITION BY g.session ORDER BY g.ord) AS seq,
     g.ts AS ts_start,
-    g.ts_end AS ts_end,
+    coalesce(g.ts_end, e.ts) AS ts_end,
     g.tz AS utc_offset_min,
     CASE WHEN g.type = '{R.CMD_START}' THEN 'shell' ELSE g.source END AS source,
     CASE WHEN g.type = '{R.CMD_START}' THEN 'command' ELSE g.event END AS event_type,
-    g.cwd, g.cmd AS command, g.exit AS exit_code,
-    list_transform(string_split(trim(g.pipestatus), ' '), lambda x: TRY_CAST(x AS INTEGER))
-        AS pipestatus,
-    CASE WHEN g.ts_end IS NOT NULL THEN (epoch_us(g.ts_end) - epoch_us(g.ts)) // 1000 END
-        AS duration_ms,
+    g.cwd, g.cmd AS command, coalesce(g.exit, e.exit) AS exit_code,
+    {_PIPESTATUS.format(col="coalesce(g.pipestatus, e.pipestatus)")} AS pipestatus,
+    (epoch_us(coalesce(g.ts_end, e.ts)) - epoch_us(g.ts)) // 1000 AS duration_ms,
     g.shell, g.pid AS shell_pid, g.shell_id, g.n AS cmd_seq, g.host, g.user AS username,
-    g.pane AS tmux_pane, g.output, g.truncated AS output_truncated, g.output_bytes,
+    g.pane AS tmux_pane,
+    coalesce(g.output, o.output) AS output,
+    coalesce(g.truncated, o.truncated) AS output_truncated,
+    coalesce(g.output_bytes, o.output_bytes) AS output_bytes,
     g.path, g.repo, g.old_path, g.diff, g.added AS lines_added, g.removed AS lines_removed,
     g.hash_before, g.hash_after, g.branch AS git_branch, g.head AS git_head, g.size AS size_bytes,
-    g.text, g.redactions, g.extra, ?::TIMESTAMP AS ingested_at
+    g.text,
+    CASE WHEN o.redactions IS NULL THEN g.redactions
+         WHEN g.redactions IS NULL THEN o.redactions
+         ELSE json_merge_patch(g.redactions, o.redactions) END AS redactions,
+    CASE WHEN o.extra IS NULL THEN g.extra
+         WHEN g.extra IS NULL THEN o.extra
+         ELSE json_merge_patch(g.extra, o.extra) END AS extra,
+    ?::TIMESTAMP AS ingested_at
 FROM good g
-LEFT JOIN (SELECT session_id, max(seq) AS max_seq FROM events GROUP BY 1) m
-       ON m.session_id = g.session
+LEFT JOIN ends e ON g.type = '{R.CMD_START}' AND e.shell_id = g.shell_id AND e.n = g.n
+LEFT JOIN outs o ON g.type = '{R.CMD_START}' AND o.shell_id = g.shell_id AND o.n = g.n
+LEFT JOIN seq_base m ON m.session_id = g.session
 WHERE g.type IN ('{R.EVENT}', '{R.CMD_START}')
-RETURNING 1
 """
+
+_NEW_PER_SESSION_SQL = f"""
+SELECT session, count(*) FROM good WHERE type IN ('{R.EVENT}', '{R.CMD_START}') GROUP BY 1
+"""
+
+_LATE_COUNT_SQL = f"""
+SELECT count(*) FROM good
+WHERE type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND ord NOT IN (SELECT ord FROM in_batch)
+"""
+
+_LATE = f"SELECT * FROM good WHERE type = '{{type}}' AND ord NOT IN (SELECT ord FROM in_batch)"
 
 _MATCHED_SQL = f"""
 CREATE OR REPLACE TEMP TABLE matched AS
-SELECT DISTINCT g.ord FROM good g
+SELECT ord FROM in_batch
+UNION
+SELECT g.ord FROM good g
 JOIN events ev ON ev.shell_id = g.shell_id AND ev.cmd_seq = g.n AND ev.event_type = 'command'
-WHERE g.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
+WHERE g.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND g.ord NOT IN (SELECT ord FROM in_batch)
 """
 
 _UPDATE_END_SQL = f"""
 UPDATE events SET
     ts_end = e.ts,
     exit_code = e.exit,
-    pipestatus = list_transform(string_split(trim(e.pipestatus), ' '), lambda x: TRY_CAST(x AS INTEGER)),
+    pipestatus = {_PIPESTATUS.format(col="e.pipestatus")},
     duration_ms = (epoch_us(e.ts) - epoch_us(events.ts_start)) // 1000
-FROM (SELECT * FROM good WHERE type = '{R.CMD_END}') e
+FROM ({_LATE.format(type=R.CMD_END)}) e
 WHERE events.shell_id = e.shell_id AND events.cmd_seq = e.n AND events.event_type = 'command'
 """
 
@@ -387,6 +460,6 @@ UPDATE events SET
     redactions = CASE WHEN e.redactions IS NULL THEN events.redactions
                       WHEN events.redactions IS NULL THEN e.redactions
                       ELSE json_merge_patch(events.redactions, e.redactions) END
-FROM (SELECT * FROM good WHERE type = '{R.CMD_OUTPUT}') e
+FROM ({_LATE.format(type=R.CMD_OUTPUT)}) e
 WHERE events.shell_id = e.shell_id AND events.cmd_seq = e.n AND events.event_type = 'command'
 """

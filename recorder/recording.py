@@ -7,6 +7,7 @@ the daemon is gone, so a stop never leaves records behind.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,16 +144,16 @@ def _spool_backlog(lay: Layout) -> int:
     """Spool bytes not in the log yet, computed from the file when no daemon runs."""
     from recorder.spool import list_spool
 
+    spools = [s for s in list_spool(lay.spool) if s.kind == "jsonl"]
+    if not spools:
+        return 0
     with client.reader(lay) as r:
         rows = r.arrow("SELECT file, ingested_to FROM spool_offsets").to_pylist()
     offsets = {row["file"]: row["ingested_to"] for row in rows}
     total = 0
-    for spool in list_spool(lay.spool):
-        if spool.kind == "jsonl":
-            try:
-                total += max(0, spool.path.stat().st_size - offsets.get(spool.name, 0))
-            except FileNotFoundError:
-                pass
+    for spool in spools:
+        with contextlib.suppress(FileNotFoundError):
+            total += max(0, spool.path.stat().st_size - offsets.get(spool.name, 0))
     return total
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -174,6 +175,8 @@ class PathRules:
         )
         self._gitignores: dict[str, GitIgnore] = {}
         self._venv_dirs: dict[str, bool] = {}
+        # Used by the collector's worker and by the watcher thread (new directories).
+        self._lock = threading.RLock()
 
     # -- repositories -------------------------------------------------------------------
 
@@ -185,14 +188,28 @@ class PathRules:
         return rules
 
     def forget_gitignores(self, repo_root: str) -> None:
-        rules = self._gitignores.get(repo_root)
-        if rules is not None:
-            rules.invalidate()
+        with self._lock:
+            rules = self._gitignores.get(repo_root)
+            if rules is not None:
+                rules.invalidate()
+
+    def forget_venv(self, directory: str) -> None:
+        with self._lock:
+            self._venv_dirs.pop(directory, None)
 
     # -- verdicts -----------------------------------------------------------------------
 
     def prune_dir(self, path: str, repo_root: str, git_dir: Path | None) -> bool:
         """True if the directory ``path`` (absolute) is neither walked nor watched."""
+        with self._lock:
+            return self._prune_dir(path, repo_root, git_dir)
+
+    def verdict(self, path: str, repo_root: str, git_dir: Path | None) -> Verdict:
+        """The verdict for the file ``path`` (absolute) of the repository at ``repo_root``."""
+        with self._lock:
+            return self._verdict(path, repo_root, git_dir)
+
+    def _prune_dir(self, path: str, repo_root: str, git_dir: Path | None) -> bool:
         name = os.path.basename(path)
         if is_ignored_dir_name(name) or self._is_venv(path):
             return True
@@ -203,8 +220,7 @@ class PathRules:
             return False  # walked: the files inside are recorded without content
         return self.gitignore(repo_root, git_dir).dir_ignored(rel)
 
-    def verdict(self, path: str, repo_root: str, git_dir: Path | None) -> Verdict:
-        """The verdict for the file ``path`` (absolute) of the repository at ``repo_root``."""
+    def _verdict(self, path: str, repo_root: str, git_dir: Path | None) -> Verdict:
         rel = _relative(path, repo_root)
         if rel is None:
             return Verdict.IGNORED
@@ -219,7 +235,7 @@ class PathRules:
             return Verdict.SECRET
         if is_temp_name(name):
             return Verdict.TEMP
-        if _IGNORED_FILES.match_file(name) or name == ".gitignore" and False:
+        if _IGNORED_FILES.match_file(name):
             return Verdict.IGNORED
         if self._in_venv(path, repo_root):
             return Verdict.IGNORED

@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 Check = Callable[[str, str, str, str], bool]
 
-TRIVIAL = frozenset(
-    ["true", "false", "yes", "no", "on", "off", "none", "null", "nil", "undefined", "empty", "unset", "required", "optional", "string", "str", "int", "bool", "secret", "token", "password", "passwd", "key", "value", "default", "changeme"]
-)
+_TRIVIAL_WORDS = """true false yes no on off none null nil undefined empty unset required optional string
+str int bool secret token password passwd key value default changeme"""
+TRIVIAL = frozenset(_TRIVIAL_WORDS.split())
 _PLACEHOLDER_MARKERS = ("your_", "your-", "yourtoken", "replace_me", "replace-me", "xxxx")
 _REFERENCE_START = ("$", "%", "{", "<", "@", "-", "`")
 _PATH_START = ("/", "~/", "./", "../")
@@ -30,14 +30,26 @@ _FILE_LIKE = re.compile(
 _PORT_PATH = re.compile(r"\d{1,5}(?:/|$)")
 _VERSION_BEFORE = re.compile(r"(?i)(?:version|ver|release)\W{0,3}$")
 _PASSWORD_NAMES = ("passw", "pwd", "passphrase", "_pass")
+_STRONG_NAMES = (
+    "TOKEN",
+    "SECRET",
+    "PASSW",
+    "PASSPHRASE",
+    "API_KEY",
+    "APIKEY",
+    "CREDENTIAL",
+    "_PASS",
+    "_PWD",
+    "_PAT",
+)
 _EMAIL_SKIP_LOCAL = frozenset({"git"})
 _EMAIL_SKIP_FIRST_LABEL = frozenset({"self", "np", "torch", "cls", "this", "tf", "jnp", "x", "w"})
-_EMAIL_SKIP_TLD = frozenset(
-    ["png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "js", "mjs", "ts", "tsx", "jsx", "py", "pyc", "css", "scss", "html", "htm", "json", "md", "txt", "lock", "toml", "yaml", "yml", "cfg", "ini", "sh", "whl", "gz", "zip", "tar", "log", "csv"]
-)
-_HOME_SKIP = frozenset(
-    ["runner", "linuxbrew", "shared", "public", "default", "guest", "ubuntu", "ec2-user", "vagrant", "jovyan", "codespace", "vscode", "node", "circleci", "travis", "user", "admin", "root"]
-)
+_EMAIL_SKIP_TLD_WORDS = """png jpg jpeg gif svg webp ico js mjs ts tsx jsx py pyc css scss html htm json md txt
+lock toml yaml yml cfg ini sh whl gz zip tar log csv"""
+_EMAIL_SKIP_TLD = frozenset(_EMAIL_SKIP_TLD_WORDS.split())
+_HOME_SKIP_WORDS = """runner linuxbrew shared public default guest ubuntu ec2-user vagrant jovyan codespace
+vscode node circleci travis user admin root"""
+_HOME_SKIP = frozenset(_HOME_SKIP_WORDS.split())
 
 
 def shannon_entropy(value: str) -> float:
@@ -56,7 +68,7 @@ def looks_like_words(value: str) -> bool:
 def is_value(value: str, name: str = "", before: str = "", after: str = "") -> bool:
     """A literal value: not empty, a reference, a path, a template or a trivial word."""
     v = value.strip()
-    if not v or v.startswith(_REFERENCE_START) or v.startswith(_PATH_START):
+    if len(v) < 3 or v.startswith(_REFERENCE_START) or v.startswith(_PATH_START):
         return False
     low = v.lower()
     if low in TRIVIAL or len(set(v)) == 1:
@@ -78,10 +90,13 @@ def is_random(value: str) -> bool:
 
 
 def check_shell_name(value: str, name: str, before: str, after: str) -> bool:
+    """``NAME=value``: any value for a strong name, a random-looking one for ``*_KEY``."""
     upper = name.upper()
-    if upper.endswith(("PUBLIC_KEY", "PUB_KEY")):
+    if upper.endswith(("PUBLIC_KEY", "PUB_KEY")) or after[:1] in ("(", "[", "."):
         return False
-    return is_value(value)
+    if not is_value(value):
+        return False
+    return any(word in upper for word in _STRONG_NAMES) or is_random(value)
 
 
 def check_cli_flag(value: str, name: str, before: str, after: str) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 import re2
 
 from recorder.redaction.checks import CHECKS, Check
-from recorder.redaction.personal import PersonalInfo, word_bounded, personal_rules
+from recorder.redaction.personal import PersonalInfo, personal_rules, word_bounded
 from recorder.redaction.rules import CATEGORIES, RULES, RULESET_VERSION, Rule
 
 PLACEHOLDER_PATTERN = r"<(?:SECRET|PII):[A-Za-z0-9_.\-]+:[0-9a-f]{6}>"
@@ -176,7 +176,9 @@ def user_rules_from(literals: Sequence[str], user_rules: Sequence[Mapping]) -> l
     if words:
         words = sorted(set(words), key=len, reverse=True)
         body = "|".join(word_bounded(w, re2.escape(w)) for w in words)
-        rules.append(Rule("user-literal", "user", f"(?i)(?P<secret>{body})", words[0], tuple(words)))
+        rules.append(
+            Rule("user-literal", "user", f"(?i)(?P<secret>{body})", words[0], tuple(words))
+        )
     for item in user_rules:
         rules.append(_user_rule(item))
     return rules

@@ -8,6 +8,7 @@ guess against a placeholder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -34,10 +35,8 @@ def _create(path: Path) -> None:
             fh.write(secrets.token_bytes(KEY_BYTES))
             fh.flush()
             os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # fails if another process created the key first
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # another process created it first
+            os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 

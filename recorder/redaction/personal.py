@@ -11,6 +11,7 @@ since hiding them would mangle ordinary text.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import socket
 from collections.abc import Iterable
@@ -19,14 +20,12 @@ from pathlib import Path
 
 from recorder.redaction.rules import Rule
 
-GENERIC_USERS = frozenset(
-    "root admin administrator user users ubuntu debian runner ec2-user vagrant nobody guest "
-    "test dev developer jovyan codespace vscode node app www-data docker pi default".split()
-)
-GENERIC_HOSTS = frozenset(
-    "localhost localhost.localdomain localdomain ubuntu debian raspberrypi vm host box "
-    "server desktop laptop workstation container sandbox".split()
-)
+_GENERIC_USERS = """root admin administrator user users ubuntu debian runner ec2-user vagrant
+nobody guest test dev developer jovyan codespace vscode node app www-data docker pi default"""
+_GENERIC_HOSTS = """localhost localhost.localdomain localdomain ubuntu debian raspberrypi vm
+host box server desktop laptop workstation container sandbox"""
+GENERIC_USERS = frozenset(_GENERIC_USERS.split())
+GENERIC_HOSTS = frozenset(_GENERIC_HOSTS.split())
 _MIN_LEN = 3
 
 
@@ -130,7 +129,7 @@ def machine_addresses() -> list[str]:
         lines = Path("/proc/net/fib_trie").read_text().splitlines()
     except OSError:
         lines = []
-    for prev, line in zip(lines, lines[1:], strict=False):
+    for prev, line in itertools.pairwise(lines):
         if "/32 host LOCAL" in line:
             ip = prev.strip().split()[-1]
             if not ip.startswith("127.") and ip not in out:

@@ -53,9 +53,19 @@ _SECRET_NAME = (
     r"API_KEY|_KEY|_PASS|_PWD|_PAT|CREDENTIALS?|_AUTH))"
 )
 _SECRET_NAME_WORDS = (
-    "token", "secret", "passw", "passphrase", "apikey", "api_key", "_key", "_pass", "_pwd",
-    "_pat", "credential", "_auth",
-)  # fmt: skip
+    "token",
+    "secret",
+    "passw",
+    "passphrase",
+    "apikey",
+    "api_key",
+    "_key",
+    "_pass",
+    "_pwd",
+    "_pat",
+    "credential",
+    "_auth",
+)
 
 _PEM_BEGIN = r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
 _PEM_END = r"-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
@@ -85,7 +95,7 @@ PROVIDER_RULES: tuple[Rule, ...] = (
         "aws-secret-access-key",
         "provider-token",
         r"(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key|"
-        r"secret access key(?: \[[^\]\n]*\])?)[\"']?\s*(?:[:=]|\s)\s*[\"']?"
+        r"secret access key(?: \[[^\]\n]*\])?)[\"']?\]?\s*(?:[:=]|\s)\s*[\"']?"
         r"(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
         "AWS_SECRET_ACCESS_KEY=fAkEfAkEfAkE/0123456789+abcdefghijKLMNOP",
         ("secret",),
@@ -94,7 +104,7 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     Rule(
         "aws-session-token",
         "provider-token",
-        r"(?i)(?:aws_?session_?token|security_?token)[\"']?\s*(?:[:=]|\s)\s*[\"']?"
+        r"(?i)(?:session_?token|security_?token)[\"']?\]?\s*(?:[:=]|\s)\s*[\"']?"
         r"(?P<secret>[A-Za-z0-9/+=]{100,})",
         "aws_session_token = FwoGZXIvYXdzEFAKE" + "Ab0/+" * 20,
         ("session", "security"),
@@ -140,8 +150,20 @@ PROVIDER_RULES: tuple[Rule, ...] = (
         r"\b(?P<secret>(?:gl(?:pat|dt|rt|ptt|cbt|ft|soat|imt|oas|agent|ffct)-|GR1348941)"
         r"[0-9A-Za-z_\-]{20,}(?:\.[0-9A-Za-z_\-]+)*)",
         'curl -H "PRIVATE-TOKEN: glpat-FAKEfake0123456789ab" https://gitlab.com/api/v4/user',
-        ("glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glsoat-", "glimt-",
-         "gloas-", "glagent-", "glffct-", "GR1348941"),  # fmt: skip
+        (
+            "glpat-",
+            "gldt-",
+            "glrt-",
+            "glptt-",
+            "glcbt-",
+            "glft-",
+            "glsoat-",
+            "glimt-",
+            "gloas-",
+            "glagent-",
+            "glffct-",
+            "GR1348941",
+        ),
         secret="glpat-FAKEfake0123456789ab",
     ),
     Rule(
@@ -437,6 +459,15 @@ SHELL_RULES: tuple[Rule, ...] = (
         secret="Tr0ub4dor",
     ),
     Rule(
+        "redis-cli-password",
+        "shell",
+        r"\bredis-cli\b[^\n;&|]*?\s(?:-a|--pass)\s+" + _value(),
+        "redis-cli -h cache -a 'S3cr3t-redis' ping",
+        ("redis-cli",),
+        "value",
+        secret="S3cr3t-redis",
+    ),
+    Rule(
         "sshpass-password",
         "shell",
         r"\bsshpass\s+-p\s*" + _value(),
@@ -484,8 +515,7 @@ URL_RULES: tuple[Rule, ...] = (
         r"api_key|apikey|password|secret|client_secret)=(?P<secret>[^&\s#\"'<>]+)",
         "https://bucket.s3.amazonaws.com/f.tar?X-Amz-Date=20260101T000000Z"
         "&X-Amz-Signature=" + "0123456789abcdef" * 4,
-        ("token=", "auth=", "sig=", "signature=", "credential=", "key=", "password=",
-         "secret="),  # fmt: skip
+        ("token=", "auth=", "sig=", "signature=", "credential=", "key=", "password=", "secret="),
         "value",
         secret="0123456789abcdef" * 4,
     ),
@@ -527,7 +557,7 @@ ENTROPY_RULES: tuple[Rule, ...] = (
         "entropy",
         r"(?i)(?P<name>[A-Za-z0-9_.\-]*(?:secret|token|passw(?:or)?d|passphrase|api_?key|"
         r"access_?key|private_?key|auth_?key|signing_?key|encryption_?key|client_?secret|"
-        r"credentials?|_key|auth|pwd))[\"']?\s*(?:=|:|:=|=>|==|\?\?=)\s*"
+        r"credentials?|_key|auth|pwd))[\"']?\]?\s*(?:=|:|:=|=>|==|\?\?=)\s*"
         r"(?:\"(?P<secret>[^\"\n]{4,300})\"|'(?P<secret2>[^'\n]{4,300})'|"
         r"(?P<secret3>[A-Za-z0-9+/=_\-.~]{16,200})(?:[\s,;]|$))",
         'self.client_secret = "Zq8vW2xR5tY7uI9oP1aS3dF6gH4jK0lM"',

@@ -1,0 +1,177 @@
+"""The dataset's self-description: ``README.md`` (a Hugging Face dataset card) and
+``meta/info.json`` (machine-readable: format version, schemas, counts, redaction).
+
+The card's YAML header declares three configs, ``steps`` (the default), ``events``
+and ``episodes``, so ``datasets.load_dataset(path, "steps")`` works on the directory
+as it is. Neither file names a person: researchers appear by pseudonymous id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemas.arrow import EXPORT_TABLES, export_spec
+
+# Version of the dataset layout and schemas (semver): a major bump breaks readers.
+FORMAT_VERSION = "1.0.0"
+
+
+@dataclass
+class CardFacts:
+    """Everything the card and info.json say about one export."""
+
+    export_id: str
+    file_format: str  # parquet or jsonl
+    recorder_version: str
+    created_at: str
+    researchers: list[str]
+    sessions: list[dict[str, Any]]
+    counts: dict[str, int]
+    events_by_kind: dict[str, int]
+    files: dict[str, dict[str, int]]
+    time_range: dict[str, str | None]
+    redaction: dict[str, Any]
+    labels: dict[str, Any]
+    settings: dict[str, Any]
+    approval_hashes: list[str] = field(default_factory=list)
+
+
+def info(facts: CardFacts) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "recorder_version": facts.recorder_version,
+        "export_id": facts.export_id,
+        "created_at": facts.created_at,
+        "file_format": facts.file_format,
+        "tables": {
+            name: {
+                "path": f"{name}/",
+                "partitioning": export_spec(name)["partitioning"],
+                "rows": facts.counts.get(name, 0),
+                "files": facts.files.get(name, {}).get("files", 0),
+                "bytes": facts.files.get(name, {}).get("bytes", 0),
+                "schema": export_spec(name),
+            }
+            for name in EXPORT_TABLES
+        },
+        "researchers": facts.researchers,
+        "sessions": facts.sessions,
+        "counts": facts.counts,
+        "events_by_kind": facts.events_by_kind,
+        "time_range": facts.time_range,
+        "redaction": facts.redaction,
+        "labels": facts.labels,
+        "settings": facts.settings,
+        "approval_hashes": facts.approval_hashes,
+    }
+
+
+def write(root: Path, facts: CardFacts) -> None:
+    (root / "meta").mkdir(parents=True, exist_ok=True)
+    text = json.dumps(info(facts), indent=2, sort_keys=False, default=str) + "\n"
+    (root / "meta" / "info.json").write_text(text, encoding="utf-8")
+    (root / "README.md").write_text(readme(facts), encoding="utf-8")
+
+
+def readme(facts: CardFacts) -> str:
+    ext = "parquet" if facts.file_format == "parquet" else "jsonl"
+    return "\n".join([_header(ext), _body(facts)])
+
+
+def _header(ext: str) -> str:
+    lines = [
+        "---",
+        "pretty_name: Researcher action trajectories",
+        "tags:",
+        "- imitation-learning",
+        "- trajectories",
+        "- rlds",
+        "- shell",
+        "- code-editing",
+        "configs:",
+    ]
+    for name in ("steps", "events", "episodes"):
+        lines.append(f"- config_name: {name}")
+        if name == "steps":
+            lines.append("  default: true")
+        lines += ["  data_files:", "  - split: train", f'    path: "{name}/**/*.{ext}"']
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+def _body(f: CardFacts) -> str:
+    c = f.counts
+    start, end = f.time_range.get("start") or "-", f.time_range.get("end") or "-"
+    kinds = "\n".join(f"| {k} | {v} |" for k, v in sorted(f.events_by_kind.items())) or "| - | 0 |"
+    red = f.redaction
+    rules = ", ".join(f"{k} ({v})" for k, v in red.get("findings_by_rule", {}).items()) or "none"
+    labels = f.labels
+    out = f"""# Researcher action trajectories
+
+Recorded with `recorder` {f.recorder_version} and exported as `{f.file_format}`
+(export `{f.export_id}`, format version {FORMAT_VERSION}). Each step is one action of a
+researcher at work (a shell command or a file edit) with what they saw before it and
+what followed, grouped into episodes: stretches of work on one task.
+
+## What was recorded
+
+- Researchers (pseudonymous ids): {", ".join(f.researchers) or "-"}
+- Sessions: {len(f.sessions)}, from {start} to {end} (UTC)
+- Events: {c.get("events", 0)}; steps: {c.get("steps", 0)}; episodes: {c.get("episodes", 0)}
+
+| source/event type | events |
+| --- | --- |
+{kinds}
+
+## Labels
+
+- Failed steps: {labels.get("failures", 0)}; recovered: {labels.get("recoveries", 0)};
+  retries: {labels.get("retries", 0)}; steps in edit-run-fix loops: {labels.get("loop_steps", 0)}
+- Episodes with a task from the researcher: {labels.get("episodes_with_task", 0)};
+  successful: {labels.get("successful_episodes", 0)}; failed: {labels.get("failed_episodes", 0)};
+  unknown: {labels.get("unknown_episodes", 0)}
+
+Every label is defined in the recorder's `docs/labels.md`.
+
+## Redaction
+
+Every text value was redacted with rule set `{red.get("ruleset_version")}` at export time,
+then scanned again: no rule matches anything in this dataset
+({red.get("leak_scan", {}).get("values_scanned", 0)} distinct values scanned).
+Rows with redactions: {red.get("rows_with_findings", 0)}. Rules that fired: {rules}.
+The `redactions` column of `events` says which rule replaced what, never the secret.
+
+## Layout
+
+```
+README.md                 this card
+meta/info.json            format version, schemas, counts, time range, redaction summary
+events/researcher=R/date=D/part-{f.export_id}-NNNNN.{_ext(f)}
+steps/researcher=R/date=D/part-{f.export_id}-NNNNN.{_ext(f)}
+episodes/researcher=R/part-{f.export_id}-NNNNN.{_ext(f)}
+```
+
+`researcher` and `date` (UTC) are hive partitions and also columns of every file.
+Timestamps are UTC; `utc_offset_min` gives the recording machine's offset.
+
+## Loading
+
+```python
+import datasets
+steps = datasets.load_dataset("path/to/this/dir", "steps")["train"]
+
+import pyarrow.dataset as ds
+table = ds.dataset("path/to/this/dir/steps", format="parquet", partitioning="hive").to_table()
+
+import duckdb
+duckdb.sql("SELECT * FROM read_parquet('steps/**/*.parquet', hive_partitioning = true)")
+```
+"""
+    return out
+
+
+def _ext(f: CardFacts) -> str:
+    return "parquet" if f.file_format == "parquet" else "jsonl"

@@ -1,0 +1,162 @@
+"""Redaction at export time, and the final leak scan of everything written.
+
+Text stored in the log was redacted at ingest with the rules of that day; an
+export redacts the text columns again with the rules current now (a rule added
+since then still applies to old sessions), then scans every text value it is
+about to write. If any rule still matches, the export stops with one error and
+leaves nothing behind. The engine is ``recorder.redaction``; it is built the
+way the daemon builds it, with the user's rules and literals from config.toml.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from exporters.source import ExportError
+
+# Event columns that hold free text (``extra`` is JSON text, checked to stay JSON).
+EVENT_TEXT_COLUMNS = (
+    "command", "output", "diff", "text", "cwd", "path", "old_path", "repo", "window_title",
+    "git_branch", "extra",
+)  # fmt: skip
+
+
+def build_export_redactor(lay, config):
+    """The redaction engine with the user's rules; an export never runs without one."""
+    from recorder.daemon import build_redactor
+
+    redactor = build_redactor(lay, config)
+    if redactor is None:
+        raise ExportError(
+            "the redaction engine (recorder.redaction) is not available: nothing is exported "
+            "without it"
+        )
+    return redactor
+
+
+@dataclass
+class RedactionSummary:
+    ruleset_version: str
+    findings_by_rule: Counter = field(default_factory=Counter)
+    findings_by_category: Counter = field(default_factory=Counter)
+    rows_with_findings: int = 0
+    values_scanned: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "ruleset_version": self.ruleset_version,
+            "rows_with_findings": self.rows_with_findings,
+            "findings_by_rule": dict(sorted(self.findings_by_rule.items())),
+            "findings_by_category": dict(sorted(self.findings_by_category.items())),
+            "leak_scan": {"values_scanned": self.values_scanned, "leaks": 0},
+        }
+
+
+class ExportRedaction:
+    """Redacts event pages and scans output tables; keeps the summary for the dataset card."""
+
+    def __init__(self, redactor):
+        self.redactor = redactor
+        self.summary = RedactionSummary(str(getattr(redactor, "ruleset_version", "unknown")))
+
+    def redact_events(self, page):
+        """``page`` with its text columns redacted and ``redactions`` updated."""
+        from recorder.redact_columns import redact_table
+
+        table = redact_table(self.redactor, page, EVENT_TEXT_COLUMNS)
+        table = _keep_json(table, "extra")
+        self._count(table.column("redactions"))
+        return table
+
+    def redact_text(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        (result,) = self.redactor.redact_many([text])
+        return text if result is None else result.text
+
+    def _count(self, column) -> None:
+        import pyarrow.compute as pc
+
+        present = pc.drop_null(column)
+        if len(present) == 0:
+            return
+        for value in present.to_pylist():
+            findings = json.loads(value)
+            if not findings:
+                continue
+            self.summary.rows_with_findings += 1
+            for items in findings.values():
+                for item in items:
+                    self.summary.findings_by_rule[item.get("rule", "?")] += 1
+                    self.summary.findings_by_category[item.get("category", "?")] += 1
+
+    # -- leak scan --------------------------------------------------------------------------
+
+    def scan(self, table_name: str, table) -> None:
+        """Raise ExportError if any redaction rule matches a text value of ``table``."""
+        from recorder.redaction import LeakFound
+
+        for column, values in _text_values(table):
+            # The engine's batch pass finds the few values any rule may match; each of those
+            # then gets the engine's own verdict.
+            results = self.redactor.redact_many(values)
+            suspects = [v for v, r in zip(values, results, strict=True) if r and r.findings]
+            for value in suspects:
+                try:
+                    self.redactor.check_no_leaks(value)
+                except LeakFound as exc:
+                    raise ExportError(
+                        f"export stopped: a redaction rule still matches text in "
+                        f"{table_name}.{column} ({exc}); nothing was written"
+                    ) from None
+            self.summary.values_scanned += len(values)
+
+
+def _text_values(table):
+    """(column path, distinct non-null strings) for every string leaf of ``table``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def leaves(name, array):
+        kind = array.type
+        if pa.types.is_struct(kind):
+            for i in range(kind.num_fields):
+                yield from leaves(f"{name}.{kind.field(i).name}", array.field(i))
+        elif pa.types.is_list(kind):
+            yield from leaves(f"{name}[]", array.flatten())
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            yield name, array
+
+    for name in table.column_names:
+        column = table.column(name)
+        for chunk in column.chunks:
+            for path, array in leaves(name, chunk):
+                values = pc.drop_null(pc.unique(array)).to_pylist()
+                if values:
+                    yield path, values
+
+
+def _keep_json(table, column: str):
+    """Values of a JSON column that redaction changed and left unparsable become a JSON
+    object ``{"redacted_text": ...}``. Only rows whose ``redactions`` name the column changed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column not in table.column_names:
+        return table
+    touched = pc.fill_null(pc.match_substring(table.column("redactions"), f'"{column}":'), False)
+    if not pc.any(touched).as_py():
+        return table
+    values = table.column(column).to_pylist()
+    for i in pc.indices_nonzero(touched).to_pylist():
+        value = values[i]
+        if value is None:
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            values[i] = json.dumps({"redacted_text": value})
+    index = table.column_names.index(column)
+    return table.set_column(index, column, pa.array(values, pa.string()))

@@ -1,0 +1,140 @@
+"""Reading the event log for an export: which sessions, and their events in bounded batches.
+
+Everything goes through an object with ``.arrow(sql, params)`` (``recorder.client.Reader``
+or a ``recorder.store.Store``), so an export works whether or not a daemon runs.
+Events are read per session in time order with keyset pagination on
+``(ts_start, seq)``: memory stays bounded by the page size however long the log is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from recorder.errors import RecorderError
+
+PAGE_ROWS = 50_000
+
+# Columns of the events table an export reads (host, username and pids stay behind).
+EVENT_COLUMNS = (
+    "event_id", "session_id", "seq", "ts_start", "ts_end", "utc_offset_min", "source",
+    "event_type", "cwd", "repo", "git_head", "git_branch", "shell", "shell_id", "command",
+    "exit_code", "pipestatus", "duration_ms", "output", "output_truncated", "output_bytes",
+    "path", "old_path", "diff", "lines_added", "lines_removed", "size_bytes", "text",
+    "window_title", "key_count", "click_count", "idle_ms", "redactions", "extra",
+)  # fmt: skip
+
+
+class ExportError(RecorderError):
+    """An export cannot be made (bad selection, output directory, leak found)."""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    name: str | None
+    researcher: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    utc_offset_min: int | None
+    events: int
+    max_seq: int
+
+
+# A step that narrows the selection, e.g. "only approved sessions" once approvals exist.
+SessionFilter = Callable[[list[SessionInfo]], list[SessionInfo]]
+
+
+def parse_since(text: str) -> dt.datetime:
+    """``YYYY-MM-DD`` or an ISO date-time; naive values are local time. Returns naive UTC."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ExportError(
+            f"--since {text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+        ) from None
+    if value.tzinfo is None:
+        value = value.astimezone()  # interpret as this machine's local time
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def select_sessions(
+    reader,
+    refs: Sequence[str] = (),
+    since: dt.datetime | None = None,
+    default_researcher: str = "unknown",
+    filters: Sequence[SessionFilter] = (),
+) -> list[SessionInfo]:
+    """The sessions to export, oldest first: those named in ``refs`` (all if none), started
+    at or after ``since`` (naive UTC), then narrowed by each filter in turn."""
+    from recorder.queries import resolve_session
+
+    rows = _session_rows(reader)
+    if refs:
+        wanted = {resolve_session(reader, ref)["session_id"] for ref in refs}
+        rows = [r for r in rows if r["session_id"] in wanted]
+    if since is not None:
+        rows = [r for r in rows if r["started_at"] >= since]
+    sessions = [
+        SessionInfo(
+            session_id=r["session_id"],
+            name=r["name"],
+            researcher=r["researcher_id"] or default_researcher,
+            started_at=r["started_at"],
+            ended_at=r["ended_at"],
+            utc_offset_min=r["utc_offset_min"],
+            events=int(r["events"]),
+            max_seq=int(r["max_seq"]),
+        )
+        for r in rows
+    ]
+    for keep in filters:
+        sessions = keep(sessions)
+    return sessions
+
+
+def _session_rows(reader) -> list[dict]:
+    return reader.arrow(
+        """
+        SELECT s.session_id, s.name, s.researcher_id, s.started_at, s.ended_at,
+               s.utc_offset_min, coalesce(c.n, 0)::BIGINT AS events,
+               coalesce(c.max_seq, 0)::BIGINT AS max_seq
+        FROM sessions s
+        LEFT JOIN (SELECT session_id, count(*) AS n, max(seq) AS max_seq
+                   FROM events GROUP BY 1) c USING (session_id)
+        ORDER BY s.started_at, s.session_id
+        """
+    ).to_pylist()
+
+
+def iter_event_pages(reader, session_id: str, page_rows: int = PAGE_ROWS) -> Iterator:
+    """The session's events as Arrow tables of at most ``page_rows`` rows, ordered by
+    ``(ts_start, seq)``: the order things happened (``seq`` is the order of ingest, which
+    interleaves producers by file, not by time)."""
+    columns = ", ".join(EVENT_COLUMNS)
+    base = f"SELECT {columns} FROM events WHERE session_id = ?"
+    order = f" ORDER BY ts_start, seq LIMIT {int(page_rows)}"
+    last: tuple | None = None
+    while True:
+        if last is None:
+            page = reader.arrow(base + order, [session_id])
+        else:
+            page = reader.arrow(
+                base + " AND (ts_start > make_timestamp(?::BIGINT)"
+                " OR (ts_start = make_timestamp(?::BIGINT) AND seq > ?))" + order,
+                [session_id, last[0], last[0], last[1]],
+            )
+        if page.num_rows == 0:
+            return
+        yield page
+        if page.num_rows < page_rows:
+            return
+        last = (_epoch_us(page.column("ts_start")[-1]), page.column("seq")[-1].as_py())
+
+
+def _epoch_us(scalar) -> int:
+    """A timestamp scalar as integer microseconds (JSON-safe for the daemon's socket)."""
+    import pyarrow as pa
+
+    return scalar.cast(pa.timestamp("us")).cast(pa.int64()).as_py()

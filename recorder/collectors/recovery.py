@@ -1,0 +1,127 @@
+"""Recovering the last snapshot of every file from the event log, at start.
+
+The newest ``reconcile`` event of a watched root names a manifest blob: every
+tracked file under the root with its state (kind, hash, size, mtime) when that
+scan ended. The file events recorded after it (``save``, ``create``,
+``delete``, ``rename`` and the files listed by ``burst`` events), in log order,
+bring each entry up to date. The result is what the files looked like when
+the last daemon stopped, so that the next scan can tell what changed while no
+daemon ran. Everything here is a read-only query.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from recorder.collectors.snapshots import SECRET, BlobCache, FileState, decode_path_key
+
+log = logging.getLogger("recorder.files")
+
+_MANIFESTS_SQL = """
+SELECT e.session_id, e.seq, s.started_at, e.hash_after,
+       json_extract_string(e.extra, '$.root') AS root
+FROM events e JOIN sessions s USING (session_id)
+WHERE e.source = 'file' AND e.event_type = 'reconcile' AND e.hash_after IS NOT NULL
+ORDER BY s.started_at, e.seq
+"""
+
+_LATER_SQL = """
+SELECT e.session_id, e.seq, s.started_at, e.event_type, e.repo, e.path, e.old_path,
+       e.hash_after, e.size_bytes, e.extra
+FROM events e JOIN sessions s USING (session_id)
+WHERE e.source = 'file' AND e.event_type IN ('save', 'create', 'delete', 'rename', 'burst')
+  AND s.started_at >= ?
+ORDER BY s.started_at, e.session_id, e.seq
+"""
+
+
+def recover_index(reader, roots: list[str], blobs: BlobCache) -> tuple[dict, set[str]]:
+    """(path -> FileState for files under ``roots``, roots that have a manifest)."""
+    index: dict[str, FileState] = {}
+    if reader is None:
+        return index, set()
+    latest: dict[str, dict[str, Any]] = {}
+    for row in reader.arrow(_MANIFESTS_SQL).to_pylist():
+        root = decode_path_key(row["root"] or "")
+        if root in roots:
+            latest[root] = row  # rows are in log order: the last one wins
+    positions = {}
+    for root, row in latest.items():
+        data = blobs.get(row["hash_after"])
+        if data is None:
+            log.warning("manifest %s of %s is missing; rescanning from scratch", row["hash_after"], root)
+            continue
+        index.update(_manifest_entries(root, data))
+        positions[root] = (row["started_at"], row["session_id"], row["seq"])
+    if positions:
+        _replay(reader, index, positions)
+    return index, set(positions)
+
+
+def _manifest_entries(root: str, data: bytes) -> dict[str, FileState]:
+    doc = json.loads(data)
+    prefix = root.rstrip(os.sep) + os.sep
+    return {
+        prefix + decode_path_key(key): FileState.from_json(value)
+        for key, value in doc.get("files", {}).items()
+    }
+
+
+def _replay(reader, index: dict[str, FileState], positions: dict[str, tuple]) -> None:
+    since = min(pos[0] for pos in positions.values())
+    prefixes = {root.rstrip(os.sep) + os.sep: pos for root, pos in positions.items()}
+    for row in reader.arrow(_LATER_SQL, [since]).to_pylist():
+        position = (row["started_at"], row["session_id"], row["seq"])
+        extra = json.loads(row["extra"]) if row["extra"] else {}
+        if row["event_type"] == "burst":
+            for entry in extra.get("changes", []):
+                _apply(index, prefixes, position, entry["event"], entry, entry.get("stat"))
+        else:
+            entry = {
+                "repo": row["repo"], "path": row["path"], "old_path": row["old_path"],
+                "hash_after": row["hash_after"], "content": extra.get("content"),
+                "path_raw": extra.get("path_raw"), "old_path_raw": extra.get("old_path_raw"),
+            }
+            _apply(index, prefixes, position, row["event_type"], entry, extra.get("stat"))
+
+
+def _apply(index, prefixes, position, kind: str, entry: dict, stat: list | None) -> None:
+    path = _absolute(entry.get("repo"), entry.get("path"), entry.get("path_raw"))
+    if path is None or not _after_manifest(path, prefixes, position):
+        return
+    if kind == "rename":
+        old = _absolute(entry.get("repo"), entry.get("old_path"), entry.get("old_path_raw"))
+        if old is not None:
+            index.pop(old, None)
+    if kind == "delete":
+        index.pop(path, None)
+        return
+    size, mtime_ns, ctime_ns = (stat or [None, None, None])[:3]
+    content = entry.get("content") or SECRET
+    index[path] = FileState(content, entry.get("hash_after"), size, mtime_ns, ctime_ns)
+
+
+def _after_manifest(path: str, prefixes: dict, position: tuple) -> bool:
+    for prefix, manifest_position in prefixes.items():
+        if path.startswith(prefix):
+            return _later(position, manifest_position)
+    return False
+
+
+def _later(position: tuple, manifest_position: tuple) -> bool:
+    started, session, seq = position
+    m_started, m_session, m_seq = manifest_position
+    if session == m_session:
+        return seq > m_seq
+    return started > m_started
+
+
+def _absolute(repo: str | None, path: str | None, raw: str | None) -> str | None:
+    if raw:
+        return decode_path_key(raw) if os.path.isabs(decode_path_key(raw)) else None
+    if repo is None or path is None:
+        return None
+    return os.path.join(repo, path)
