@@ -95,3 +95,23 @@ class SessionScript:
             writer.close()
         drain_without_daemon(self.lay)
         return self
+
+
+def export_rows(lay: Layout, out, **options) -> dict[str, list[dict]]:
+    """Export with the real pipeline into ``out``; every table's rows in a stable order."""
+    import pyarrow.dataset as ds
+
+    from exporters import ExportOptions, export
+
+    export(lay, ExportOptions(out=out, **options))
+    tables = {}
+    order = {
+        "events": ["session_id", "ts_start", "seq"],
+        "steps": ["session_id", "episode_id", "step_index"],
+        "episodes": ["session_id", "episode_index"],
+    }
+    for name, keys in order.items():
+        table = ds.dataset(out / name, format="parquet", partitioning="hive").to_table()
+        table = table.sort_by([(k, "ascending") for k in keys])
+        tables[name] = table.to_pylist()
+    return tables

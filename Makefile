@@ -1,0 +1,19 @@
+# The two set-up commands of the README.
+#   make demo   install, record a scripted demonstration session, show and export it
+#   make test   install what the tests need, then run the whole suite
+.PHONY: demo test lint bench
+
+demo:
+	bash scripts/install-deps.sh
+	python3 scripts/demo.py
+
+test:
+	bash scripts/install-deps.sh test
+	python3 -m pytest -q
+
+lint:
+	ruff check . && ruff format --check .
+
+bench:
+	python3 benchmarks/cli_startup_bench.py
+	python3 benchmarks/ingest_bench.py

@@ -1,0 +1,135 @@
+"""Shared helpers of the file collector tests: a watched git repository and the log's file events.
+
+Each test runs the installed CLI (`recorder start --watch DIR`) in the test's own
+RECORDER_HOME, changes real files, stops (which drains) and reads the events
+through ``recorder.client.reader``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from recorder import client
+from recorder.paths import layout
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.org",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.org",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+FILE_COLUMNS = (
+    "seq, ts_start, ts_end, event_type, path, repo, old_path, diff, lines_added, lines_removed, "
+    "hash_before, hash_after, git_branch, git_head, size_bytes, extra, ingested_at"
+)
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV, "HOME": str(repo.parent)}
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def make_repo(path: Path, files: dict[str, str | bytes]) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    for name, content in files.items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "init")
+    return path
+
+
+def collector_status() -> dict:
+    return client.call(layout(), "status")["collectors"].get("files", {})
+
+
+def wait_ready(timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    status: dict = {}
+    while time.monotonic() < deadline:
+        status = collector_status()
+        if status.get("state") == "ready":
+            return status
+        assert status.get("state") != "failed", status
+        time.sleep(0.05)
+    raise AssertionError(f"the file collector did not get ready: {status}")
+
+
+def file_events(kinds: tuple[str, ...] | None = None) -> list[dict]:
+    """The file events of the log, in order; ``extra`` parsed."""
+    sql = f"SELECT {FILE_COLUMNS} FROM events WHERE source = 'file'"
+    if kinds:
+        sql += " AND event_type IN (" + ", ".join(f"'{k}'" for k in kinds) + ")"
+    with client.reader(layout()) as reader:
+        rows = reader.arrow(sql + " ORDER BY ts_start, seq").to_pylist()
+    for row in rows:
+        row["extra"] = json.loads(row["extra"]) if row["extra"] else {}
+    return rows
+
+
+def wait_for_events(predicate, timeout: float = 30.0, kinds=None) -> list[dict]:
+    """Flush the running daemon until the file events satisfy ``predicate``."""
+    deadline = time.monotonic() + timeout
+    rows: list[dict] = []
+    while time.monotonic() < deadline:
+        client.call(layout(), "flush")
+        rows = file_events(kinds)
+        if predicate(rows):
+            return rows
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; file events so far: {[_brief(r) for r in rows]}")
+
+
+def _brief(row: dict) -> tuple:
+    return (row["event_type"], row["path"], row["old_path"])
+
+
+def changes_of(rows: list[dict]) -> list[tuple]:
+    """(event, path, old_path) of the per-file events, reconcile summaries left out."""
+    return [_brief(r) for r in rows if r["event_type"] not in ("reconcile", "burst")]
+
+
+@dataclass
+class Watched:
+    repo: Path
+    run_cli: object
+
+    def stop(self) -> list[dict]:
+        self.run_cli("stop")
+        return file_events()
+
+
+@pytest.fixture
+def watched_repo(tmp_path, run_cli):
+    """A git repository with f.py (a, b, c) watched by a running recorder."""
+    repo = make_repo(tmp_path / "repo", {"f.py": "a\nb\nc\n", "README.md": "# demo\n"})
+
+    def start(extra_files: dict | None = None, *args: str) -> Watched:
+        for name, content in (extra_files or {}).items():
+            target = repo / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content)
+        run_cli("start", "--watch", str(repo), *args)
+        wait_ready()
+        return Watched(repo, run_cli)
+
+    return start
