@@ -11,10 +11,7 @@ import json
 import os
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from recorder import client
 from recorder.paths import layout
@@ -105,31 +102,27 @@ def changes_of(rows: list[dict]) -> list[tuple]:
     return [_brief(r) for r in rows if r["event_type"] not in ("reconcile", "burst")]
 
 
-@dataclass
-class Watched:
-    repo: Path
-    run_cli: object
+class WatchedRepo:
+    """A git repository with f.py (a, b, c) and README.md, to be watched by a recorder."""
+
+    def __init__(self, tmp_path: Path, run_cli):
+        self.repo = make_repo(tmp_path / "repo", {"f.py": "a\nb\nc\n", "README.md": "# demo\n"})
+        self.run_cli = run_cli
+
+    def write(self, name: str, content: str | bytes) -> Path:
+        target = self.repo / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+        return target
+
+    def start(self, *args: str) -> dict:
+        self.run_cli("start", "--watch", str(self.repo), *args)
+        return wait_ready()
 
     def stop(self) -> list[dict]:
+        """Stop the recorder (which records what is pending) and return the file events."""
         self.run_cli("stop")
         return file_events()
-
-
-@pytest.fixture
-def watched_repo(tmp_path, run_cli):
-    """A git repository with f.py (a, b, c) watched by a running recorder."""
-    repo = make_repo(tmp_path / "repo", {"f.py": "a\nb\nc\n", "README.md": "# demo\n"})
-
-    def start(extra_files: dict | None = None, *args: str) -> Watched:
-        for name, content in (extra_files or {}).items():
-            target = repo / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content)
-        run_cli("start", "--watch", str(repo), *args)
-        wait_ready()
-        return Watched(repo, run_cli)
-
-    return start

@@ -76,7 +76,7 @@ __recorder_state() { # at each prompt: should the next command be recorded?
         __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
         if [[ $__recorder_pane_sid != $sid ]]; then
             local sock=${TMUX%%,*}
-            { print -r -- $sock $'\n'$TMUX_PANE $'\n'$__recorder_id \
+            { print -rl -- $sock $TMUX_PANE $__recorder_id \
                 >|$home/state/panes/${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null &&
                 __recorder_pane_sid=$sid
         fi
@@ -85,6 +85,7 @@ __recorder_state() { # at each prompt: should the next command be recorded?
 
 __recorder_preexec() { # $1: the line as typed
     emulate -L zsh
+    setopt extended_glob
     (( ++__recorder_n ))
     [[ -n $__recorder_on ]] || return 0
     local cmd=$1
