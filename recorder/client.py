@@ -145,10 +145,13 @@ def stop_daemon(lay: Layout) -> dict[str, Any] | None:
         reply = call(lay, "stop", timeout=STOP_TIMEOUT_S)
     except DaemonUnavailable:
         reply = {}
+    # The writer lock is released when the daemon's process ends (even while it is a zombie
+    # that nobody has reaped yet), so it, not the pid, says when the daemon is gone.
+    lock = WriterLock(lay.writer_lock)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while producer_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if producer_alive(pid):
+    while lock.held_elsewhere() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if lock.held_elsewhere():
         raise DaemonError(f"the daemon (pid {pid}) did not stop; see {lay.daemon_log}")
     return reply
 

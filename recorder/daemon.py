@@ -171,7 +171,9 @@ class Daemon:
         self.server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
         self.server.daemon_threads = True
         os.chmod(path, 0o600)
-        threading.Thread(target=self.server.serve_forever, name="socket", daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="socket", daemon=True
+        ).start()
 
     def _handle(self, conn: socket.socket, rfile, wfile) -> None:
         if not _same_user(conn):

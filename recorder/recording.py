@@ -69,18 +69,22 @@ def _checked_root(path: str | Path) -> Path:
 @dataclass
 class StopResult:
     session: ActiveSession
-    events: int
+    events: int  # events in the session's log once everything is ingested
     drained_by: str  # "daemon" or "stop" (no daemon was running)
 
 
 def stop(lay: Layout) -> StopResult:
     with control_lock(lay):
         session = close_session(lay)
-        reply = client.stop_daemon(lay)
-        if reply is not None:
-            return StopResult(session, int(reply.get("events", 0)), "daemon")
-        report = drain_without_daemon(lay)
-        return StopResult(session, report.events, "stop")
+        drained_by = "daemon"
+        if client.stop_daemon(lay) is None:
+            drain_without_daemon(lay)
+            drained_by = "stop"
+    with client.reader(lay) as r:
+        count = r.arrow(
+            "SELECT count(*) AS n FROM events WHERE session_id = ?", [session.session_id]
+        ).column("n")[0].as_py()
+    return StopResult(session, count, drained_by)
 
 
 def drain_without_daemon(lay: Layout):

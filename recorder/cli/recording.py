@@ -39,7 +39,7 @@ def stop() -> None:
     from recorder import recording
 
     result = recording.stop(home())
-    click.echo(f"stopped session {result.session.session_id} ({result.events} events ingested)")
+    click.echo(f"stopped session {result.session.session_id}: {result.events} events recorded")
 
 
 @click.command()
