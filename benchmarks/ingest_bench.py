@@ -1,8 +1,10 @@
 """Spool -> DuckDB ingest throughput, beside a same-run baseline.
 
-Writes N synthetic commands (a cmd.start and a cmd.end line each, as the shell
-hook does: N events, 2N spool records) to a spool file in a temporary home,
-then times ``Ingester.drain`` with and without the redaction engine. The
+Two workloads of N events each, written to a spool file in a temporary home:
+``events`` (one record per event, as file saves and task marks are) and
+``commands`` (a cmd.start and a cmd.end record per command, as the shell hook
+writes them: 2N records paired into N rows). Times ``Ingester.drain`` with and
+without the redaction engine. The
 baseline is DuckDB's own ``read_json`` loading the same file into a table: the
 speed of a bare load with no pairing, offsets, quarantine or redaction.
 
@@ -12,6 +14,7 @@ speed of a bare load with no pairing, offsets, quarantine or redaction.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -26,7 +29,33 @@ from recorder.store import WriterLock, open_writer  # noqa: E402
 from tests.spoolkit import command_lines, open_session_records, shell_spool  # noqa: E402
 
 
-def make_home(root: Path, events: int) -> Layout:
+def event_lines(session: str, count: int, t0: float) -> bytes:
+    """Single-record events, as the file collector writes saves (no diff body)."""
+    out = []
+    for i in range(count):
+        out.append(
+            json.dumps(
+                {
+                    "v": 1,
+                    "type": "event",
+                    "session": session,
+                    "t": t0 + i * 0.001,
+                    "tz": 60,
+                    "source": "file",
+                    "event": "save",
+                    "path": f"src/module_{i % 500}.py",
+                    "repo": "/work/proj",
+                    "added": i % 7,
+                    "removed": i % 3,
+                    "hash_before": f"{i:064x}",
+                    "hash_after": f"{i + 1:064x}",
+                }
+            )
+        )
+    return ("\n".join(out) + "\n").encode()
+
+
+def make_home(root: Path, events: int, workload: str) -> Layout:
     lay = Layout(root).ensure()
     open_session_records(lay, "S1")
     spool = shell_spool(lay)
@@ -34,7 +63,10 @@ def make_home(root: Path, events: int) -> Layout:
         step = 100_000
         for start in range(0, events, step):
             count = min(step, events - start)
-            fh.write(command_lines("S1", count, shell_id=f"sh{start}", t0=1.7e9 + start))
+            if workload == "commands":
+                fh.write(command_lines("S1", count, shell_id=f"sh{start}", t0=1.7e9 + start))
+            else:
+                fh.write(event_lines("S1", count, t0=1.7e9 + start))
     return lay
 
 
@@ -51,7 +83,9 @@ def time_ingest(lay: Layout, redact: bool) -> tuple[float, int]:
     start = time.perf_counter()
     Ingester(store, lay, redactor).drain()
     elapsed = time.perf_counter() - start
-    count = store.execute("SELECT count(*) FROM events WHERE exit_code IS NOT NULL").fetchone()[0]
+    count = store.execute(
+        "SELECT count(*) FROM events WHERE exit_code IS NOT NULL OR source = 'file'"
+    ).fetchone()[0]
     store.close()
     lock.release()
     return elapsed, count
@@ -77,20 +111,21 @@ def main() -> None:
     args = parser.parse_args()
     n = args.events
     with tempfile.TemporaryDirectory() as tmp:
-        results = {}
-        for redact in (False, True):
-            lay = make_home(Path(tmp) / f"home-{redact}", n)
-            size = shell_spool(lay).stat().st_size
-            baseline = time_baseline(lay)
-            elapsed, count = time_ingest(lay, redact)
-            assert count == n, f"ingested {count} of {n} commands"
-            results[redact] = elapsed
-            label = "with redaction" if redact else "no redaction  "
-            print(
-                f"ingest {label}: {n:,} events ({2 * n:,} records, {size / 1e6:.0f} MB) "
-                f"in {elapsed:.2f} s = {n / elapsed:,.0f} events/s; "
-                f"baseline read_json {baseline:.2f} s; ratio ingest/baseline {elapsed / baseline:.2f}"
-            )
+        for workload in ("events", "commands"):
+            records = n if workload == "events" else 2 * n
+            for redact in (False, True):
+                lay = make_home(Path(tmp) / f"home-{workload}-{redact}", n, workload)
+                size = shell_spool(lay).stat().st_size
+                baseline = time_baseline(lay)
+                elapsed, count = time_ingest(lay, redact)
+                assert count == n, f"ingested {count} of {n}"
+                label = "redaction on " if redact else "redaction off"
+                print(
+                    f"{workload:<8} {label}: {n:,} events ({records:,} spool records, "
+                    f"{size / 1e6:.0f} MB) in {elapsed:.2f} s = {n / elapsed:,.0f} events/s, "
+                    f"{records / elapsed:,.0f} records/s; baseline read_json {baseline:.2f} s; "
+                    f"ingest/baseline {elapsed / baseline:.2f}"
+                )
         print(f"cpu count: {os.cpu_count()}")
 
 

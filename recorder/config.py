@@ -35,6 +35,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "caps": {
         "output_bytes": 65536,
         "file_bytes": 1048576,
+        # Spool bytes the daemon ingests per transaction.
+        "ingest_batch_bytes": 64 * 1024 * 1024,
     },
     "episodes": {
         "idle_gap_minutes": 10,

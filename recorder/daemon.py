@@ -69,6 +69,7 @@ class Daemon:
         self.ingest_lock = threading.Lock()
         self.server: socketserver.UnixStreamServer | None = None
         self.last_error: str | None = None
+        self.batch_bytes = int(self.config.get("caps.ingest_batch_bytes"))
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -93,7 +94,7 @@ class Daemon:
         while not self.stopping.wait(POLL_S):
             try:
                 with self.ingest_lock:
-                    self.ingester.run_once()
+                    self.ingester.run_once(self.batch_bytes)
                     if time.monotonic() >= next_cleanup:
                         self.ingester.cleanup()
                         next_cleanup = time.monotonic() + CLEANUP_EVERY_S
@@ -105,7 +106,7 @@ class Daemon:
 
     def _drain(self) -> dict[str, Any]:
         with self.ingest_lock:
-            report = self.ingester.drain()
+            report = self.ingester.drain(self.batch_bytes)
         return {
             "events": report.events,
             "records": report.records,

@@ -130,10 +130,17 @@ class Ingester:
                 continue
             done = self.offsets.get(spool.name, 0)
             if remove_if_drained(spool, done):
+                self._forget(spool.name)
                 continue
             self._scrubbed[spool.name] = scrub_ingested(
                 spool.path, done, self._scrubbed.get(spool.name, 0)
             )
+
+    def _forget(self, name: str) -> None:
+        """A deleted spool file's offset goes too, so a file of the same name starts at 0."""
+        self.store.execute("DELETE FROM spool_offsets WHERE file = ?", [name])
+        self.offsets.pop(name, None)
+        self._scrubbed.pop(name, None)
 
     # -- reading ----------------------------------------------------------------
 
@@ -345,11 +352,17 @@ SELECT * EXCLUDE (not_object, line),
 FROM u
 """
 
+# Both are upserts: a session's end may be ingested before its start (another spool file).
 _SESSION_START_SQL = f"""
 INSERT INTO sessions
-SELECT session, name, json_extract_string(extra, '$.researcher_id'), host, ts, NULL, tz, extra
+SELECT DISTINCT ON (session) session, name, json_extract_string(extra, '$.researcher_id'), host,
+       ts, NULL, tz, extra
 FROM good WHERE type = '{R.SESSION_START}'
-ON CONFLICT (session_id) DO NOTHING
+ORDER BY session, ord
+ON CONFLICT (session_id) DO UPDATE SET
+    name = excluded.name, researcher_id = excluded.researcher_id, host = excluded.host,
+    started_at = excluded.started_at, utc_offset_min = excluded.utc_offset_min,
+    extra = excluded.extra
 """
 
 _BLOBS_SQL = f"""
@@ -361,9 +374,9 @@ ON CONFLICT (hash) DO NOTHING
 """
 
 _SESSION_END_SQL = f"""
-UPDATE sessions SET ended_at = e.ts
-FROM (SELECT session, max(ts) AS ts FROM good WHERE type = '{R.SESSION_END}' GROUP BY 1) e
-WHERE sessions.session_id = e.session
+INSERT INTO sessions (session_id, started_at, ended_at)
+SELECT session, max(ts), max(ts) FROM good WHERE type = '{R.SESSION_END}' GROUP BY 1
+ON CONFLICT (session_id) DO UPDATE SET ended_at = excluded.ended_at
 """
 
 # Endings and outputs whose command starts in the same batch are joined into its row at
@@ -457,6 +470,9 @@ UPDATE events SET
     output = e.output,
     output_truncated = e.truncated,
     output_bytes = e.output_bytes,
+    extra = CASE WHEN e.extra IS NULL THEN events.extra
+                 WHEN events.extra IS NULL THEN e.extra
+                 ELSE json_merge_patch(events.extra, e.extra) END,
     redactions = CASE WHEN e.redactions IS NULL THEN events.redactions
                       WHEN events.redactions IS NULL THEN e.redactions
                       ELSE json_merge_patch(events.redactions, e.redactions) END

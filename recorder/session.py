@@ -40,7 +40,8 @@ class ActiveSession:
 
 
 def control_spool(lay: Layout) -> Path:
-    return lay.spool / spool_name("control")
+    """A spool file of this process's own: never reused, deleted once drained."""
+    return lay.spool / spool_name("control", f"{os.getpid()}-{time.time_ns()}")
 
 
 @contextmanager

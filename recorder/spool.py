@@ -7,8 +7,9 @@ Files survive a stopped daemon; the daemon ingests them, remembers how far it
 got in the same transaction as the events, scrubs the ingested bytes and
 deletes a file once its producer is gone.
 
-Producers that share a file (the ``control`` file written by short CLI
-commands) take an exclusive ``flock`` around each append, and the daemon takes
+A file name is never reused: a new producer (a shell, a CLI command, a
+daemon) starts a new file. Producers that nevertheless share one take an
+exclusive ``flock`` around each append (``shared=True``), and the daemon takes
 the same lock before deleting, so that no append lands in an unlinked file.
 """
 
@@ -150,7 +151,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def append_records(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
-    """One locked append to a shared spool file (used by short-lived CLI commands)."""
+    """One locked append of records to a spool file, then close it."""
     writer = SpoolWriter(path, shared=True)
     try:
         writer.append(records)
@@ -200,7 +201,7 @@ def remove_if_drained(spool: SpoolFile, ingested_to: int, min_age_s: float = 2.0
         return True
     if st.st_size != ingested_to or time.time() - st.st_mtime < min_age_s:
         return False
-    if spool.producer != "control" and producer_alive(spool.producer_pid):
+    if producer_alive(spool.producer_pid):
         return False
     with path.open("rb") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)

@@ -23,7 +23,9 @@ def count_commands(lay: Layout) -> tuple[int, int, int]:
     return row["n"], row["d"], row["e"]
 
 
-def test_sigkill_during_ingest_then_restart(run_cli, recorder_home):
+def test_sigkill_during_ingest_then_restart(run_cli, recorder_home, monkeypatch):
+    # Small transactions, so that the kill lands between two of them.
+    monkeypatch.setenv("RECORDER_CAPS_INGEST_BATCH_BYTES", str(2 * 1024 * 1024))
     session = run_cli("start").stdout.strip()
     lay = Layout(recorder_home)
     pid = int(lay.pid_file.read_text())

@@ -49,7 +49,11 @@ def test_control_spool_records_match_the_spool_schema(run_cli, recorder_home):
     run_cli("start", "--name", "s")
     run_cli("task", "t")
     records = [
-        json.loads(line) for line in (lay.spool / "control.v1.jsonl").read_text().splitlines()
+        json.loads(line)
+        for path in sorted(
+            lay.spool.glob("control.*.v1.jsonl"), key=lambda p: int(p.name.split("-")[1][:-9])
+        )
+        for line in path.read_text().splitlines()
     ]
     run_cli("stop")
     assert [r["type"] for r in records] == ["session.start", "event"]
