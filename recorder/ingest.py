@@ -76,6 +76,7 @@ class Ingester:
             store.execute("SELECT file, ingested_to FROM spool_offsets").fetchall()
         )
         self._scrubbed: dict[str, int] = {}
+        self.pending_count: int = store.execute("SELECT count(*) FROM pending_lines").fetchone()[0]
         # Highest seq per session, kept here so that a batch never scans the whole log for it.
         self.max_seq: dict[str, int] = dict(
             store.execute("SELECT session_id, max(seq) FROM events GROUP BY 1").fetchall()
@@ -111,10 +112,10 @@ class Ingester:
 
     def run_once(self, batch_bytes: int = DEFAULT_BATCH_BYTES) -> IngestReport:
         chunks = self._read_chunks(batch_bytes)
-        report = IngestReport(files=len(chunks))
-        pending = self._pending_lines()
-        if not chunks and not pending:
+        report = IngestReport(files=len(chunks), pending=self.pending_count)
+        if not chunks:  # pending lines are retried only together with new records
             return report
+        pending = self._pending_lines() if self.pending_count else []
         batch = self._batch(chunks, pending)
         report.bytes = sum(len(data) for _, data, _ in chunks)
         report.records = len(batch) - len(pending)
@@ -204,6 +205,7 @@ class Ingester:
             try:
                 new = self._write(con)
                 report.pending = self._keep_unmatched(con)
+                self.pending_count = report.pending
                 self._save_offsets(con, chunks)
                 con.execute("COMMIT")
             except Exception:
