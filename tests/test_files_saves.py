@@ -6,6 +6,7 @@ Real files, the real inotify observer inside the daemon started by `recorder sta
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -80,10 +81,25 @@ def _vim(path, backupcopy):
     if shutil.which("vim") is None:
         pytest.skip("vim is not installed")
     subprocess.run(
-        ["vim", "-es", "-u", "NONE", "-i", "NONE", "-N",
-         "-c", f"set backupcopy={backupcopy} writebackup",
-         "-c", "%s/^b$/B/", "-c", "wq", str(path)],
-        check=True, timeout=30, stdin=subprocess.DEVNULL,
+        [
+            "vim",
+            "-es",
+            "-u",
+            "NONE",
+            "-i",
+            "NONE",
+            "-N",
+            "-c",
+            f"set backupcopy={backupcopy} writebackup",
+            "-c",
+            "%s/^b$/B/",
+            "-c",
+            "wq",
+            str(path),
+        ],
+        check=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -138,9 +154,13 @@ def test_diff_matches_git(wr):
     old.write_text(before)
     proc = subprocess.run(
         ["git", "diff", "--no-index", "--no-color", str(old), str(path)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
-    git_hunks = proc.stdout[proc.stdout.index("@@") :]
+    # git adds the enclosing "function" after a hunk header; the hunks are otherwise identical.
+    git_hunks = re.sub(
+        r"^(@@ [^@]* @@).*$", r"\1", proc.stdout[proc.stdout.index("@@") :], flags=re.M
+    )
     assert save[0]["diff"][save[0]["diff"].index("@@") :] == git_hunks
     assert save[0]["diff"].endswith("+tail\n\\ No newline at end of file\n")
 

@@ -89,7 +89,11 @@ class Tracker:
         recheck: list[str] = []
         handled: set[str] = set()
         for src, dest, t in batch.moves:
-            change = self._rename(src, dest, t)
+            try:
+                change = self._rename(src, dest, t)
+            except Exception:
+                log.exception("cannot resolve the move %r -> %r", src, dest)
+                change = None
             if change is not None:
                 changes.append(change)
                 handled.update((src, dest))
@@ -99,12 +103,20 @@ class Tracker:
             for path in self.under(tree):
                 paths.setdefault(path, t)
         for path in sorted(paths.keys() - handled):
-            change = self.update(path, paths[path])
+            change = self.safe_update(path, paths[path])
             if change is None and path in self.gone:
                 recheck.append(path)
             elif change is not None:
                 changes.append(change)
         return changes, recheck
+
+    def safe_update(self, path: str, t: float, grace: bool = True) -> Change | None:
+        """``update``, except that a failure on one path is logged instead of raised."""
+        try:
+            return self.update(path, t, grace)
+        except Exception:
+            log.exception("cannot compare %r with its last snapshot; skipped", path)
+            return None
 
     def update(self, path: str, t: float, grace: bool = True) -> Change | None:
         """Compare one path with its last snapshot; update the index; a Change or None."""
@@ -113,6 +125,7 @@ class Tracker:
         self._notice_special(path, repo)
         if verdict in (Verdict.IGNORED, Verdict.TEMP):
             self.gone.pop(path, None)
+            self.index.pop(path, None)  # e.g. newly gitignored: forgotten, not "deleted"
             return None
         before = self.index.get(path)
         if verdict is Verdict.SECRET:
@@ -197,7 +210,9 @@ class Tracker:
 
     # -- whole trees ----------------------------------------------------------------------
 
-    def scan(self, root: str, t: float, report: bool, keep_content: int) -> list[Change]:
+    def scan(
+        self, root: str, t: float, report: bool, keep_content: int, cancelled=lambda: False
+    ) -> list[Change]:
         """Compare a tree with the index: its Changes if ``report`` (else only snapshots).
 
         The new content (for diffs) is kept for the first ``keep_content`` changes only.
@@ -205,13 +220,15 @@ class Tracker:
         seen: set[str] = set()
         changes: list[Change] = []
         for path in self.walk(root):
+            if len(seen) % 256 == 0 and cancelled():
+                return changes
             seen.add(path)
-            change = self.update(path, t, grace=False)
+            change = self.safe_update(path, t, grace=False)
             if change is not None and report:
                 changes.append(change)
         for path in self.under(root):
             if path not in seen:
-                change = self.update(path, t, grace=False)
+                change = self.safe_update(path, t, grace=False)
                 if change is not None and report:
                     changes.append(change)
         if len(changes) > keep_content:
@@ -223,7 +240,8 @@ class Tracker:
         """Every file below ``root`` that is not in an ignored directory (symlinks not followed)."""
         for directory, dirnames, filenames in os.walk(root, onerror=_walk_error):
             dirnames[:] = [
-                name for name in dirnames
+                name
+                for name in dirnames
                 if not os.path.islink(os.path.join(directory, name))
                 and not self.prune(os.path.join(directory, name))
             ]

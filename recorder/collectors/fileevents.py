@@ -86,8 +86,12 @@ class EventBuilder:
             return None
         old_name = None if change.kind == CREATE else (old_rel or rel)
         new_name = None if change.kind == DELETE else rel
-        return unified_diff(before, after, path_text(old_name) if old_name else None,
-                            path_text(new_name) if new_name else None)
+        return unified_diff(
+            before,
+            after,
+            path_text(old_name) if old_name else None,
+            path_text(new_name) if new_name else None,
+        )
 
     def _content(self, state: FileState | None) -> bytes | None:
         if state is None or state.kind != TEXT or state.hash is None:
@@ -144,14 +148,28 @@ class EventBuilder:
             "changes": [self.entry(c) for c in changes],
         }
         return R.record(
-            R.EVENT, self.session_id, t=t, t_end=t_end, source=SOURCE, event="burst",
+            R.EVENT,
+            self.session_id,
+            t=t,
+            t_end=t_end,
+            source=SOURCE,
+            event="burst",
             repo=path_text(repos[0]) if len(repos) == 1 else None,
-            branch=head.branch, head=head.commit, extra=extra,
+            branch=head.branch,
+            head=head.commit,
+            extra=extra,
         )
 
     def reconcile_event(
-        self, root: str, changes: list[Change], manifest_hash: str | None, files: int,
-        reconcile_id: str, baseline: bool, listed: bool, t: float,
+        self,
+        root: str,
+        changes: list[Change],
+        manifest_hash: str | None,
+        files: int,
+        reconcile_id: str,
+        baseline: bool,
+        listed: bool,
+        t: float,
     ) -> dict:
         extra = {
             "root": path_text(root),
@@ -164,8 +182,13 @@ class EventBuilder:
         if listed:
             extra["changes"] = [self.entry(c) for c in changes]
         return R.record(
-            R.EVENT, self.session_id, t=t, source=SOURCE, event="reconcile",
-            hash_after=manifest_hash, extra=extra,
+            R.EVENT,
+            self.session_id,
+            t=t,
+            source=SOURCE,
+            event="reconcile",
+            hash_after=manifest_hash,
+            extra=extra,
         )
 
 

@@ -13,6 +13,7 @@ file. See ``docs/files.md``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -25,7 +26,7 @@ from recorder.collectors.debounce import ChangeQueue
 from recorder.collectors.fileevents import EventBuilder, command_at, manifest_bytes
 from recorder.collectors.filters import PathRules
 from recorder.collectors.gitinfo import RepoFinder
-from recorder.collectors.recovery import recover_index
+from recorder.collectors.recovery import recover_index, wait_for_backlog
 from recorder.collectors.snapshots import TEXT, BlobCache, Snapshot, blob_record, hash_bytes
 from recorder.collectors.watcher import (
     EVENT_FILTER,
@@ -45,7 +46,11 @@ DEFAULT_DEBOUNCE_MS = 100
 DEFAULT_BURST_FILES = 50
 # An episode is written after this long even while changes keep coming (a long build).
 MAX_EPISODE_S = 10.0
+# A burst is over after this long without events (a build or checkout may pause briefly).
+BURST_QUIET_S = 1.0
 ROOT_CHECK_S = 5.0
+# Snapshots are written in groups of this many (a first scan takes thousands).
+BLOB_BATCH = 500
 STOP_QUIET_S = 1.0
 
 
@@ -91,7 +96,11 @@ class FileCollector:
         self.queue = ChangeQueue(self.debounce_s)
         self.blobs = BlobCache(ctx.log_reader)
         self.tracker = Tracker(
-            self.rules, self.repos, ctx.config.file_cap, ctx.redactor, self._snapshot_taken,
+            self.rules,
+            self.repos,
+            ctx.config.file_cap,
+            ctx.redactor,
+            self._snapshot_taken,
             delete_grace_s=max(0.2, 3 * self.debounce_s),
         )
         self.builder = EventBuilder(ctx.session_id, self.blobs)
@@ -137,6 +146,7 @@ class FileCollector:
             "roots": self.roots,
             "watched_dirs": observer.watch_count() if observer else 0,
             "unwatched_dirs": self.hooks.limit_errors,
+            "unwatched_examples": list(self.hooks.unwatched[:5]),
             "tracked_files": len(self.tracker.index),
             "pending_paths": self.queue.pending,
             "raw_events": self.queue.raw_events,
@@ -168,6 +178,7 @@ class FileCollector:
 
     def _recover(self) -> None:
         started = time.monotonic()
+        wait_for_backlog(self.ctx.log_reader, self.ctx.lay.spool, self.writer.path.name, 60.0)
         try:
             index, roots = recover_index(self.ctx.log_reader, self.roots, self.blobs)
         except Exception as exc:
@@ -217,8 +228,16 @@ class FileCollector:
     def _reconcile(self, root: str, baseline: bool) -> None:
         """Compare a tree with the last snapshots; record what changed and a new manifest."""
         t = time.time()
-        changes = self.tracker.scan(root, t, report=not baseline, keep_content=self.burst_files)
+        changes = self.tracker.scan(
+            root,
+            t,
+            report=not baseline,
+            keep_content=self.burst_files,
+            cancelled=self._stop.is_set,
+        )
         self._write_blobs()
+        if self._stop.is_set():
+            return  # incomplete: no manifest, the next start scans again
         manifest = manifest_bytes(root, self.tracker.index)
         digest = hash_bytes(manifest)
         self._write([blob_record(digest, manifest)])
@@ -241,21 +260,35 @@ class FileCollector:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            timeout = 0.05 if self.episode.changes else 2.0
-            batch = self.queue.wait(timeout)
-            if batch:
-                changes, recheck = self.tracker.settle(batch)
-                for path in recheck:
-                    self.queue.touch(path, delay=self.tracker.delete_grace_s)
-                self._write_blobs()
-                self.episode.add(changes, self.burst_files)
-            self._rescan_requested()
-            if self.episode.changes and (
-                self.queue.pending == 0 or self.episode.age > MAX_EPISODE_S
-            ):
-                self._flush_episode()
-            if time.monotonic() >= self._next_root_check:
-                self._check_roots()
+            try:
+                self._step()
+            except Exception as exc:  # keep recording: one bad batch must not end the collector
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("file collector step failed; going on")
+                time.sleep(0.5)
+
+    def _step(self) -> None:
+        """Settle what is due, rescan what lost events, write a finished episode."""
+        batch = self.queue.wait(0.05 if self.episode.changes else 2.0)
+        if batch:
+            changes, recheck = self.tracker.settle(batch)
+            for path in recheck:
+                self.queue.touch(path, delay=self.tracker.delete_grace_s)
+            self._write_blobs()
+            self.episode.add(changes, self.burst_files)
+        self._rescan_requested()
+        if self.episode.changes and (self._episode_over() or self.episode.age > MAX_EPISODE_S):
+            self._flush_episode()
+        if time.monotonic() >= self._next_root_check:
+            self._check_roots()
+
+    def _episode_over(self) -> bool:
+        """Nothing pending and quiet long enough (longer for a burst, which may pause)."""
+        if self.queue.pending:
+            return False
+        burst = len(self.episode.changes) > self.burst_files
+        needed = BURST_QUIET_S if burst else 2 * self.debounce_s
+        return self.queue.quiet_for() >= needed
 
     def _finish(self) -> None:
         """On stop: take in the last events, settle everything, write, close."""
@@ -315,6 +348,8 @@ class FileCollector:
         if state.hash not in self._stored:
             self._stored.add(state.hash)
             self._blob_records.append(blob_record(state.hash, snap.content))
+            if len(self._blob_records) >= BLOB_BATCH:
+                self._write_blobs()
 
     def _write_blobs(self) -> None:
         if self._blob_records:
@@ -360,10 +395,8 @@ class FileCollector:
         for root in gone:
             watch = self.watches.pop(root, None)
             if watch is not None:
-                try:
+                with contextlib.suppress(KeyError, RuntimeError):
                     self.observer.unschedule(watch)
-                except (KeyError, RuntimeError):
-                    pass
             with self._flag_lock:
                 self._gone.discard(root)
             self.repos.forget(root)

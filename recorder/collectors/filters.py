@@ -19,6 +19,7 @@ ignored trees are neither walked nor watched.
 from __future__ import annotations
 
 import enum
+import fnmatch
 import os
 import re
 import threading
@@ -38,10 +39,32 @@ class Verdict(enum.Enum):
 # Directory names never walked, watched or read (tools' state, dependencies, build outputs).
 IGNORED_DIR_NAMES = frozenset(
     {
-        ".git", ".hg", ".svn", ".jj", "node_modules", "__pycache__", ".venv", "venv",
-        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
-        ".ipynb_checkpoints", ".eggs", "build", "dist", "target", ".gradle", ".next",
-        ".parcel-cache", ".terraform", "site-packages", "__pypackages__", ".cache",
+        ".git",
+        ".hg",
+        ".svn",
+        ".jj",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        ".ipynb_checkpoints",
+        ".eggs",
+        "build",
+        "dist",
+        "target",
+        ".gradle",
+        ".next",
+        ".parcel-cache",
+        ".terraform",
+        "site-packages",
+        "__pypackages__",
+        ".cache",
     }
 )
 IGNORED_DIR_SUFFIXES = (".egg-info", ".dist-info")
@@ -52,16 +75,41 @@ VENV_MARKER = "pyvenv.cfg"
 IGNORED_FILE_PATTERNS = ("*.pyc", "*.pyo", "*.o", "*.so", "*.a", "*.class", "*.obj", ".DS_Store")
 
 TEMP_FILE_PATTERNS = (
-    "*.swp", "*.swo", "*.swx", "*.swpx", "*~", "#*#", ".#*", "*.tmp", "*.temp", "*.bak",
-    "4913", "*.___jb_tmp___", "*.___jb_old___", ".goutputstream-*", "*.kate-swp",
-    "*.crswap", ".~lock.*#", "*.part", "*.orig.tmp",
+    "*.swp",
+    "*.swo",
+    "*.swx",
+    "*.swpx",
+    "*~",
+    "#*#",
+    ".#*",
+    "*.tmp",
+    "*.temp",
+    "*.bak",
+    "4913",
+    "*.___jb_tmp___",
+    "*.___jb_old___",
+    ".goutputstream-*",
+    "*.kate-swp",
+    "*.crswap",
+    ".~lock.*#",
+    "*.part",
+    "*.orig.tmp",
 )
 # sed -i writes "sed" + 6 random characters next to the file, then renames it.
 _SED_TEMP = re.compile(r"^sed[A-Za-z0-9]{6}$")
 
 SECRET_FILE_PATTERNS = (
-    ".env*", "*.pem", "*.key", ".netrc", ".pypirc", "credentials*", ".git-credentials",
-    "*.p12", "*.pfx", "*.keystore", "*.jks",
+    ".env*",
+    "*.pem",
+    "*.key",
+    ".netrc",
+    ".pypirc",
+    "credentials*",
+    ".git-credentials",
+    "*.p12",
+    "*.pfx",
+    "*.keystore",
+    "*.jks",
 )
 # ssh keys: id_rsa, id_ed25519, id_rsa.pub ... but not source files such as id_utils.py.
 _SSH_KEY = re.compile(r"^id_[A-Za-z0-9_-]+(\.pub|\.key|\.pem)?$")
@@ -72,17 +120,23 @@ def _spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(list(patterns))
 
 
-_IGNORED_FILES = _spec(IGNORED_FILE_PATTERNS)
-_TEMP_FILES = _spec(TEMP_FILE_PATTERNS)
-_SECRET_FILES = _spec(SECRET_FILE_PATTERNS)
+def _name_regex(patterns: Iterable[str], *extra: re.Pattern) -> re.Pattern:
+    """One regex for glob patterns on a bare file name (no slash: glob and gitignore agree)."""
+    parts = [fnmatch.translate(p) for p in patterns] + [e.pattern for e in extra]
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+_IGNORED_FILES = _name_regex(IGNORED_FILE_PATTERNS)
+_TEMP_FILES = _name_regex(TEMP_FILE_PATTERNS, _SED_TEMP)
+_SECRET_FILES = _name_regex(SECRET_FILE_PATTERNS, _SSH_KEY)
 
 
 def is_temp_name(name: str) -> bool:
-    return bool(_TEMP_FILES.match_file(name) or _SED_TEMP.match(name))
+    return _TEMP_FILES.match(name) is not None
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_FILES.match_file(name) or _SSH_KEY.match(name))
+    return _SECRET_FILES.match(name) is not None
 
 
 def is_ignored_dir_name(name: str) -> bool:
@@ -175,6 +229,7 @@ class PathRules:
         )
         self._gitignores: dict[str, GitIgnore] = {}
         self._venv_dirs: dict[str, bool] = {}
+        self._in_venv_dirs: dict[tuple[str, str], bool] = {}
         # Used by the collector's worker and by the watcher thread (new directories).
         self._lock = threading.RLock()
 
@@ -196,18 +251,19 @@ class PathRules:
     def forget_venv(self, directory: str) -> None:
         with self._lock:
             self._venv_dirs.pop(directory, None)
+            self._in_venv_dirs.clear()
 
     # -- verdicts -----------------------------------------------------------------------
 
     def prune_dir(self, path: str, repo_root: str, git_dir: Path | None) -> bool:
         """True if the directory ``path`` (absolute) is neither walked nor watched."""
         with self._lock:
-            return self._prune_dir(path, repo_root, git_dir)
+            return self._prune_dir(_matchable(path), _matchable(repo_root), git_dir)
 
     def verdict(self, path: str, repo_root: str, git_dir: Path | None) -> Verdict:
         """The verdict for the file ``path`` (absolute) of the repository at ``repo_root``."""
         with self._lock:
-            return self._verdict(path, repo_root, git_dir)
+            return self._verdict(_matchable(path), _matchable(repo_root), git_dir)
 
     def _prune_dir(self, path: str, repo_root: str, git_dir: Path | None) -> bool:
         name = os.path.basename(path)
@@ -235,9 +291,9 @@ class PathRules:
             return Verdict.SECRET
         if is_temp_name(name):
             return Verdict.TEMP
-        if _IGNORED_FILES.match_file(name):
+        if _IGNORED_FILES.match(name):
             return Verdict.IGNORED
-        if self._in_venv(path, repo_root):
+        if self._in_venv(os.path.dirname(path), repo_root):
             return Verdict.IGNORED
         if self.gitignore(repo_root, git_dir).ignored(rel):
             return Verdict.IGNORED
@@ -253,13 +309,25 @@ class PathRules:
             self._venv_dirs[directory] = known
         return known
 
-    def _in_venv(self, path: str, repo_root: str) -> bool:
-        directory = os.path.dirname(path)
-        while len(directory) > len(repo_root):
-            if self._is_venv(directory):
-                return True
-            directory = os.path.dirname(directory)
-        return False
+    def _in_venv(self, directory: str, repo_root: str) -> bool:
+        """Is ``directory`` a virtualenv or inside one (below ``repo_root``)? Memoised."""
+        if len(directory) <= len(repo_root):
+            return False
+        key = (directory, repo_root)
+        known = self._in_venv_dirs.get(key)
+        if known is None:
+            known = self._is_venv(directory) or self._in_venv(os.path.dirname(directory), repo_root)
+            self._in_venv_dirs[key] = known
+        return known
+
+
+def _matchable(path: str) -> str:
+    """A path the pattern engines accept: undecodable bytes (surrogates) shown as ``\\xNN``."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
 
 
 def _relative(path: str, root: str) -> str | None:

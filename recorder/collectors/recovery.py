@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+from pathlib import Path
 from typing import Any
 
 from recorder.collectors.snapshots import SECRET, BlobCache, FileState, decode_path_key
+from recorder.spool import list_spool
 
 log = logging.getLogger("recorder.files")
 
@@ -52,13 +55,60 @@ def recover_index(reader, roots: list[str], blobs: BlobCache) -> tuple[dict, set
     for root, row in latest.items():
         data = blobs.get(row["hash_after"])
         if data is None:
-            log.warning("manifest %s of %s is missing; rescanning from scratch", row["hash_after"], root)
+            log.warning(
+                "manifest %s of %s is missing; rescanning from scratch", row["hash_after"], root
+            )
             continue
         index.update(_manifest_entries(root, data))
         positions[root] = (row["started_at"], row["session_id"], row["seq"])
     if positions:
         _replay(reader, index, positions)
     return index, set(positions)
+
+
+def wait_for_backlog(reader, spool_dir: Path, own: str, timeout: float) -> bool:
+    """Wait until the daemon has ingested what earlier file collectors spooled.
+
+    After a crash, their last events may still sit in the spool: recovering
+    before they are in the log would report those changes a second time.
+    """
+    if reader is None:
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = [
+            spool
+            for spool in list_spool(spool_dir)
+            if spool.producer == "files" and spool.kind == "jsonl" and spool.name != own
+        ]
+        if not waiting or all(_ingested(reader, spool.path) for spool in waiting):
+            return True
+        if time.monotonic() >= deadline:
+            log.warning("earlier file events are not ingested yet; recovering without them")
+            return False
+        time.sleep(0.1)
+
+
+def _ingested(reader, path: Path) -> bool:
+    try:
+        size = _complete_size(path)
+    except FileNotFoundError:
+        return True
+    rows = reader.arrow(
+        "SELECT ingested_to FROM spool_offsets WHERE file = ?", [path.name]
+    ).to_pylist()
+    return bool(rows) and rows[0]["ingested_to"] >= size
+
+
+def _complete_size(path: Path) -> int:
+    """Bytes up to the last newline: a line cut short by a crash is never ingested."""
+    with path.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        tail_start = max(0, size - 65536)
+        fh.seek(tail_start)
+        tail = fh.read()
+    end = tail.rfind(b"\n")
+    return tail_start + end + 1 if end >= 0 else size
 
 
 def _manifest_entries(root: str, data: bytes) -> dict[str, FileState]:
@@ -81,9 +131,13 @@ def _replay(reader, index: dict[str, FileState], positions: dict[str, tuple]) ->
                 _apply(index, prefixes, position, entry["event"], entry, entry.get("stat"))
         else:
             entry = {
-                "repo": row["repo"], "path": row["path"], "old_path": row["old_path"],
-                "hash_after": row["hash_after"], "content": extra.get("content"),
-                "path_raw": extra.get("path_raw"), "old_path_raw": extra.get("old_path_raw"),
+                "repo": row["repo"],
+                "path": row["path"],
+                "old_path": row["old_path"],
+                "hash_after": row["hash_after"],
+                "content": extra.get("content"),
+                "path_raw": extra.get("path_raw"),
+                "old_path_raw": extra.get("old_path_raw"),
             }
             _apply(index, prefixes, position, row["event_type"], entry, extra.get("stat"))
 

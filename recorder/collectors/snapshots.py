@@ -246,9 +246,7 @@ def unpack_blob(compression: str, data: bytes) -> bytes:
 
 def fetch_blob(reader, digest: str) -> bytes | None:
     """A snapshot's content from the event log (None if it is not there)."""
-    rows = reader.arrow(
-        "SELECT compression, data FROM blobs WHERE hash = ?", [digest]
-    ).to_pylist()
+    rows = reader.arrow("SELECT compression, data FROM blobs WHERE hash = ?", [digest]).to_pylist()
     if not rows:
         return None
     return unpack_blob(rows[0]["compression"], rows[0]["data"])
@@ -311,7 +309,8 @@ def unified_diff(before: bytes, after: bytes, old_name: str | None, new_name: st
     added = removed = 0
     out: list[str] = []
     lines = difflib.unified_diff(
-        a, b,
+        a,
+        b,
         fromfile=f"a/{old_name}" if old_name is not None else "/dev/null",
         tofile=f"b/{new_name}" if new_name is not None else "/dev/null",
         n=3,
@@ -328,6 +327,27 @@ def unified_diff(before: bytes, after: bytes, old_name: str | None, new_name: st
             line += "\n" + NO_NEWLINE
         out.append(line)
     return Diff("".join(out), added, removed)
+
+
+def diff_from_log(
+    reader,
+    hash_before: str | None,
+    hash_after: str | None,
+    old_name: str | None,
+    new_name: str | None,
+) -> Diff | None:
+    """The diff between two snapshots of the log (None for an unknown or non-text one).
+
+    How the per-file diffs of a ``burst`` event are rebuilt: its ``extra.changes``
+    lists every file with ``hash_before`` and ``hash_after``.
+    """
+    before = fetch_blob(reader, hash_before) if hash_before else b""
+    after = fetch_blob(reader, hash_after) if hash_after else b""
+    if before is None or after is None:
+        return None
+    return unified_diff(
+        before, after, old_name if hash_before else None, new_name if hash_after else None
+    )
 
 
 def split_lines(text: str) -> list[str]:

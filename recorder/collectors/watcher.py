@@ -62,11 +62,15 @@ EVENT_FILTER = [
 
 
 def max_user_watches() -> int | None:
-    try:
-        with open("/proc/sys/fs/inotify/max_user_watches") as fh:
-            return int(fh.read().strip())
-    except (OSError, ValueError):
-        return None
+    """The inotify watch limit in force (the namespace's own, when lower than the sysctl)."""
+    values = []
+    for path in ("/proc/sys/fs/inotify/max_user_watches", "/proc/sys/user/max_inotify_watches"):
+        try:
+            with open(path) as fh:
+                values.append(int(fh.read().strip()))
+        except (OSError, ValueError):
+            pass
+    return min(values) if values else None
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""A 10,000-file burst: nothing lost, one summary linked to the running command, then idle again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+from test_files_helpers import (
+    WatchedRepo,
+    changes_of,
+    collector_status,
+    file_events,
+    wait_for_events,
+)
+
+from recorder import client
+from recorder import records as R
+from recorder.collectors.snapshots import diff_from_log, hash_bytes
+from recorder.paths import layout
+from recorder.session import active_session
+from recorder.spool import SpoolWriter, spool_name
+
+EXISTING = 2000
+CREATED = 8000
+
+WRITER = textwrap.dedent(
+    """
+    import os, sys
+    root = sys.argv[1]
+    for i in range({existing}):
+        with open(os.path.join(root, "old", f"m{{i:04d}}.py"), "w") as fh:
+            fh.write(f"value = {{i}}\\nchanged = True\\n")
+    for d in range({created} // 1000):
+        os.makedirs(os.path.join(root, "gen", f"d{{d}}"))
+        for i in range(1000):
+            with open(os.path.join(root, "gen", f"d{{d}}", f"f{{i:03d}}.txt"), "w") as fh:
+                fh.write(f"generated {{d}} {{i}}\\n")
+    """
+).format(existing=EXISTING, created=CREATED)
+
+
+def shell_command(session: str, n: int, cmd: str, end: bool) -> None:
+    """What the shell hook writes around a command: its start, or its end."""
+    lay = layout()
+    writer = SpoolWriter(lay.spool / spool_name("shell", f"{os.getpid()}-burst"))
+    if end:
+        rec = R.record(R.CMD_END, session, shell_id="burst-test", n=n, exit=0)
+    else:
+        rec = R.record(
+            R.CMD_START,
+            session,
+            shell_id="burst-test",
+            n=n,
+            cmd=cmd,
+            cwd=os.getcwd(),
+            shell="bash",
+            pid=os.getpid(),
+        )
+    writer.append([rec])
+    writer.close()
+
+
+def test_ten_thousand_file_burst(tmp_path, run_cli):
+    wr = WatchedRepo(tmp_path, run_cli)
+    old = wr.repo / "old"
+    old.mkdir()
+    for i in range(EXISTING):
+        (old / f"m{i:04d}.py").write_text(f"value = {i}\n")
+    status = wr.start()
+    assert status["tracked_files"] == EXISTING + 2
+
+    session = active_session(layout()).session_id
+    shell_command(session, 1, "python make_files.py", end=False)
+    client.call(layout(), "flush")
+    script = tmp_path / "make_files.py"
+    script.write_text(WRITER)
+    subprocess.run([sys.executable, str(script), str(wr.repo)], check=True)
+    shell_command(session, 1, "", end=True)
+
+    rows = wait_for_events(lambda rows: any(r["event_type"] == "burst" for r in rows), timeout=120)
+    [burst] = [r for r in rows if r["event_type"] == "burst"]
+    assert changes_of(rows) == []  # no per-file events: the burst does not flood the log
+    extra = burst["extra"]
+    assert extra["files"] == EXISTING + CREATED
+    assert extra["counts"] == {"save": EXISTING, "create": CREATED}
+    listed = {(c["event"], c["path"]) for c in extra["changes"]}
+    expected = {("save", f"old/m{i:04d}.py") for i in range(EXISTING)} | {
+        ("create", f"gen/d{d}/f{i:03d}.txt") for d in range(CREATED // 1000) for i in range(1000)
+    }
+    assert listed == expected
+    with client.reader(layout()) as reader:
+        command = reader.arrow(
+            "SELECT event_id FROM events WHERE event_type = 'command' AND shell_id = 'burst-test'"
+        ).to_pylist()
+        assert extra["command_event_id"] == command[0]["event_id"]
+        assert extra["command"] == "python make_files.py"
+        # Every new state is a blob, so each per-file diff can be rebuilt exactly.
+        hashes = [c["hash_after"] for c in extra["changes"]]
+        stored = reader.arrow(
+            "SELECT count(*) AS n FROM blobs WHERE list_contains(?, hash)", [hashes]
+        ).to_pylist()[0]["n"]
+        assert stored == len(set(hashes))
+        entry = next(c for c in extra["changes"] if c["path"] == "old/m0007.py")
+        diff = diff_from_log(reader, entry["hash_before"], entry["hash_after"], "a", "b")
+        assert diff.text == "--- a/a\n+++ b/b\n@@ -1 +1,2 @@\n value = 7\n+changed = True\n"
+        created = next(c for c in extra["changes"] if c["path"] == "gen/d3/f042.txt")
+        assert created["hash_after"] == hash_bytes(b"generated 3 42\n")
+
+    # Back to idle at once, and a save right after the burst is an ordinary event.
+    deadline = time.monotonic() + 30
+    while collector_status()["pending_paths"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (wr.repo / "f.py").write_text("a\nB\nc\n")
+    rows = wait_for_events(lambda rows: ("save", "f.py", None) in changes_of(rows))
+    save = [r for r in rows if r["event_type"] == "save"]
+    assert len(save) == 1 and save[0]["diff"].endswith("-b\n+B\n c\n")
+    rows = wr.stop()
+    assert len([r for r in rows if r["event_type"] == "burst"]) == 1
+    assert len(file_events(("save",))) == 1
