@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -65,3 +66,26 @@ def test_every_schema_file_is_a_valid_schema():
     for kind in schemas.event_kinds():
         jsonschema.Draft202012Validator.check_schema(schemas.load(f"events/{kind}.json"))
     jsonschema.Draft202012Validator.check_schema(schemas.load("spool_record.json"))
+
+
+def test_captured_file_events_match_their_schemas(run_cli, tmp_path):
+    import os
+
+    from test_files_helpers import WatchedRepo, changes_of, wait_for_events
+
+    wr = WatchedRepo(tmp_path, run_cli)
+    wr.start()
+    wr.write("f.py", "a\nB\nc\n")
+    new = wr.write("pkg/new.py", "x = 1\n")
+    wait_for_events(lambda rows: ("create", "pkg/new.py", None) in changes_of(rows))
+    os.rename(new, wr.repo / "pkg" / "renamed.py")
+    wait_for_events(lambda rows: ("rename", "pkg/renamed.py", "pkg/new.py") in changes_of(rows))
+    os.unlink(wr.repo / "README.md")
+    run_cli("stop")
+    events = [
+        e for e in all_events(Layout(Path(os.environ["RECORDER_HOME"]))) if e["source"] == "file"
+    ]
+    kinds = {e["event_type"] for e in events}
+    assert {"save", "create", "rename", "delete", "reconcile"} <= kinds
+    for event in events:
+        validate_event(event)
