@@ -272,6 +272,18 @@ BARE_CONTEXTS = [
     ("command", "python upload.py --token «S» --repo acme/data"),
     ("output", "error: authentication failed for token «S» (HTTP 401)"),
     ("diff", '-    token = load_token()\n+    token = "«S»"\n     return Client(token)'),
+    ("output", "$ git remote -v\norigin\thttps://«S»@github.com/acme/app.git (fetch)"),
+    ("output", "Set the repository secret to `«S»`."),
+    ("output", "> GET /v1/me HTTP/1.1\n> Cookie: session=«S»; Path=/\n< HTTP/1.1 200 OK"),
+    ("command", "curl 'https://api.example.com/v1/items?access_token=«S»&limit=10'"),
+    ("code", 'HEADERS = {"Authorization": "Bearer " + "«S»"}'),
+    (
+        "output",
+        'Traceback (most recent call last):\n    client = Client("«S»")\n'
+        "ValueError: invalid key «S2»",
+    ),
+    ("config", "apiVersion: v1\nkind: Secret\nstringData:\n  token: «S»\n"),
+    ("code", "```bash\n# paste your key\nacme-cli configure --key «S»\n```"),
 ]
 CONTEXTLESS_KINDS = {"aws-secret-access-key", "azure-storage-key", "slack-webhook", "private-key"}
 SPECIAL_CONTEXTS = {
@@ -330,6 +342,7 @@ def provider_sample(rng: random.Random, kind: str) -> Sample:
     if kind == "private-key" and context == "diff":
         token = token.replace("\n", "\n+")
     slots["S"] = (token, "provider-token", kind)
+    slots["S2"] = (token, "provider-token", kind)
     return sample(template, context, f"provider-token:{kind}", **slots)
 
 
@@ -360,6 +373,12 @@ SHELL_TEMPLATES = [
     ("command", "export MLFLOW_TRACKING_PASSWORD=«P» MLFLOW_TRACKING_USERNAME=ci-bot"),
     ("command", "export WANDB_API_KEY=«T»"),
     ("command", "redis-cli -h cache -a «P» ping"),
+    ("command", "kubectl create secret generic db --from-literal=password=«P»"),
+    ("command", 'docker run -d -e "POSTGRES_PASSWORD=«P»" -p 5432:5432 postgres:16'),
+    ("command", 'psql "host=db.internal user=app password=«P» dbname=app sslmode=require"'),
+    ("command", "helm upgrade --install app ./chart --set auth.password=«P» --wait"),
+    ("command", "docker build --build-arg NPM_TOKEN=«T» -t acme/web ."),
+    ("command", "mysql --user=root --password='«P»' -e 'show databases'"),
 ]
 
 
@@ -395,6 +414,9 @@ URL_TEMPLATES = [
     ("command", "pip install --index-url https://__token__:«P»@pypi.example.com/simple acme-core"),
     ("command", "wget https://data.example.com/export.csv?token=«T»&format=csv"),
     ("output", "Downloading https://storage.example.com/b/ckpt.pt?sv=2022-11-02&sp=r&sig=«T»"),
+    ("config", "spring.datasource.url=jdbc:postgresql://db:5432/app?user=app&password=«P»"),
+    ("config", "CELERY_BROKER_URL=amqp://worker:«P»@rabbitmq:5672/vhost"),
+    ("command", "mongosh 'mongodb://admin:«P»@mongo-0:27017,mongo-1:27017/app?replicaSet=rs0'"),
 ]
 
 
@@ -455,6 +477,12 @@ DOTENV_TEMPLATES = [
     ("config", "database:\n  host: db.internal\n  user: app\n  password: «P»\n  pool: 5\n"),
     ("diff", "+[mail]\n+smtp_host = smtp.example.com\n+smtp_password = «P»\n"),
     ("config", "REDIS_PASSWORD=«P»\nREDIS_HOST=cache\nJWT_SECRET=«T»\n"),
+    (
+        "config",
+        "services:\n  db:\n    environment:\n      - POSTGRES_PASSWORD=«P»\n      - PGDATA=/d\n",
+    ),
+    ("config", "export SECRET_KEY='«T»'  # rotated monthly\nexport DEBUG=0\n"),
+    ("diff", "@@ -1 +1,2 @@\n [client]\n+password=«P»\n"),
 ]
 
 
@@ -485,18 +513,24 @@ ENTROPY_TEMPLATES = [
     ("code", 'config["access_token"] = "«T»"'),
     ("code", "const apiKey = '«T»';\nfetch(url, { headers: { 'x-api-key': apiKey } });"),
     ("config", "webhook_secret: '«T»'\nretries: 3\n"),
+    ("code", 'func main() {\n\tapiKey := "«T»"\n\tclient := acme.New(apiKey)\n}'),
+    ("code", 'private static final String CLIENT_SECRET = "«T»";'),
+    ("config", 'resource "acme_app" "web" {\n  client_secret = "«T»"\n}'),
+    ("config", '{"auths": {"registry.example.com": {"auth": "«B»"}}}'),
 ]
 
 
 def entropy_sample(rng: random.Random) -> Sample:
     context, template = rng.choice(ENTROPY_TEMPLATES)
     django = "django-insecure-" + rs(rng, LOWER + DIGITS + "!@#%^&*(-_=+)", 50)
+    basic = base64.b64encode(f"{rng.choice(FIRST)}:{fake_password(rng)}".encode()).decode()
     return sample(
         template,
         context,
         "entropy",
         T=(fake_api_token(rng), "entropy", "token"),
         D=(django, "entropy", "django-secret"),
+        B=(basic, "entropy", "docker-auth"),
     )
 
 
@@ -534,6 +568,15 @@ PERSONAL_TEMPLATES = [
     ("code", '# Contact: «EMAIL2» for access\nDATA_DIR = "«HOME»/data"'),
     ("output", "Connecting to «IP6» port 443... connected."),
     ("config", "[user]\n\tname = «NAME»\n\temail = «EMAIL»\n[core]\n\teditor = vim"),
+    ("output", "Linux «H» 6.8.0-45-generic #45-Ubuntu SMP PREEMPT_DYNAMIC x86_64 GNU/Linux"),
+    (
+        "output",
+        "State  Recv-Q Send-Q Local Address:Port  Peer Address:Port\n"
+        "ESTAB  0      0      «IP»:22        «IP2»:51234",
+    ),
+    ("output", "$ git shortlog -sn\n   42\t«NAME»\n    7\t«NAME2»"),
+    ("code", "# Questions? mailto:«EMAIL2»\nMAINTAINER = '«NAME»'"),
+    ("output", "drwxr-xr-x 5 «U» «U» 4096 Nov 25 18:29 /tmp/«U»-cache"),
 ]
 
 
@@ -761,7 +804,53 @@ def neg_config(rng: random.Random) -> Sample:
     return Sample(text, "config", "negative:config")
 
 
+def neg_placeholders(rng: random.Random) -> Sample:
+    lines = [
+        "export GITHUB_TOKEN=ghp_" + "x" * 36,
+        "OPENAI_API_KEY=sk-...",
+        "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX",
+        "password: <your-password>",
+        'api_key = "YOUR_API_KEY"',
+        "token: ${{ secrets.GITHUB_TOKEN }}",
+        "HF_TOKEN=hf_***",
+        "export DB_PASSWORD=",
+        "password: ${DB_PASSWORD:?set it}",
+        'client_secret: "{{ vault_client_secret }}"',
+    ]
+    return Sample("\n".join(rng.sample(lines, rng.randint(2, 5))), "config", "negative:placeholder")
+
+
+def neg_public(rng: random.Random) -> Sample:
+    body = "\n".join(base64.b64encode(rng.randbytes(48)).decode() for _ in range(rng.randint(3, 8)))
+    kind = rng.choice(["PUBLIC KEY", "CERTIFICATE"])
+    pem = f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----"
+    ssh = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{rs(rng, B64, 43)} deploy@ci"
+    lfs = f"version https://git-lfs.github.com/spec/v1\noid sha256:{rs(rng, HEX, 64)}\nsize 1048576"
+    npm = f'"integrity": "sha512-{base64.b64encode(rng.randbytes(64)).decode()}",'
+    return Sample(rng.choice([pem, ssh, lfs, npm]), "output", "negative:public")
+
+
+def neg_code_hard(rng: random.Random) -> Sample:
+    lines = [
+        "token = tokenizer.encode(text)",
+        'password_hash = "$2b$12$' + rs(rng, ALNUM + "./", 53) + '"',
+        "TOKEN_EXPIRY = 3600",
+        'AUTH_USER_MODEL = "accounts.User"',
+        "const token = await getToken();",
+        "secret_key_path: Path = Path.home() / '.config' / 'acme' / 'key'",
+        f"X-Request-Id: {rs(rng, HEX, 32)}",
+        "num_tokens = len(tokens)",
+        "def check_password(self, raw_password: str) -> bool:",
+        "api_key_header = APIKeyHeader(name='X-API-Key')",
+        'tokens_per_second = f"{n / dt:.1f}"',
+    ]
+    return Sample("\n".join(rng.sample(lines, rng.randint(2, 6))), "code", "negative:code-hard")
+
+
 NEGATIVES: list[Callable[[random.Random], Sample]] = [
+    neg_placeholders,
+    neg_public,
+    neg_code_hard,
     neg_git,
     neg_digest,
     neg_ids,
@@ -783,6 +872,151 @@ def _with_noise(rng: random.Random, s: Sample) -> Sample:
     shift = len(noise) + 1
     labels = [Label(lb.start + shift, lb.end + shift, lb.category, lb.kind) for lb in s.labels]
     return Sample(noise + "\n" + s.text, s.context, s.group, labels)
+
+
+# -- held out: written after the rules were tuned on everything above, and never tuned on ----
+
+HELDOUT_TOKEN = [
+    ("output", "Your new token is ready:\n\n    «S»\n\nMake sure to copy it now."),
+    ("config", "[credentials]\ntoken=«S»\n"),
+    ("code", "st.secrets['api'] = '«S»'"),
+    ("command", "gh secret set DEPLOY_KEY --body «S»"),
+    ("output", "| api_key | «S» |"),
+    ("code", "// TODO remove before commit: «S»"),
+    ("command", "echo -n '«S»' | pbcopy"),
+    ("config", "  - name: API_TOKEN\n    value: «S»"),
+    ("output", "Error: 403 Forbidden (token=«S»)"),
+    ("code", "fetch(`https://api.example.com/v1?key=«S»`)"),
+]
+HELDOUT_SECRET = [
+    ("command", 'export PGPASSWORD="«P»"; pg_dump -h db app > app.sql', "shell"),
+    ("command", "sudo mysql -uadmin -p«P» -e 'FLUSH PRIVILEGES'", "shell"),
+    ("command", "wget --user=deploy --password=«P» https://files.example.com/a.tgz", "shell"),
+    ("command", "ldapsearch -x -D cn=admin,dc=example,dc=com -w «P» -b dc=example,dc=com", "shell"),
+    ("command", "smbclient //fs/share -U alice%«P»", "shell"),
+    ("command", "htpasswd -b -c .htpasswd admin «P»", "shell"),
+    ("command", "az login --service-principal -u app-id -p «P» --tenant t", "shell"),
+    ("command", "rclone config create s3 s3 secret_access_key=«T» access_key_id=x", "shell"),
+    ("config", "REDIS_URL=rediss://:«P»@cache.example.com:6380/0", "url"),
+    ("output", "fatal: unable to access 'https://deploy:«P»@git.example.com/x.git/': 403", "url"),
+    ("config", "proxy = http://proxyuser:«P»@proxy.corp:3128", "url"),
+    ("config", "[database]\nhost = db\nuser = app\npasswd = «P»\n", "dotenv"),
+    ("config", "spring:\n  datasource:\n    password: «P»\n", "dotenv"),
+    ("config", '<add key="ApiSecret" value="«T»" />', "entropy"),
+    ("config", '{"password": "«P»", "user": "app"}', "dotenv"),
+    ("code", "SLACK_SIGNING_SECRET = os.environ.get('X', '«T»')", "entropy"),
+    ("code", "client = Client(token='«T»')", "entropy"),
+    ("code", "conf.set('fs.s3a.secret.key', '«T»')", "entropy"),
+]
+HELDOUT_PERSONAL = [
+    ("output", "Welcome to Ubuntu 24.04 LTS\n«U»@«H»:~$ whoami\n«U»"),
+    ("output", "fatal: could not read from «HOME»/.ssh/id_ed25519"),
+    ("output", "Cloning into 'app'...\nFrom «IP»:acme/app"),
+    ("code", "# Copyright 2026 «NAME» <«EMAIL»>"),
+]
+HELDOUT_NEGATIVE = [
+    "git checkout -b feature/token-refresh",
+    "kubectl get secrets -n prod",
+    "pass generate web/github 24",
+    "npm token list",
+    "aws sts get-caller-identity",
+    "echo $GITHUB_TOKEN | wc -c",
+    "docker secret ls",
+    "SECRET_NAME=prod/db/password",
+    "export PASSWORD_FILE=/run/secrets/pw",
+    "jwt.decode(token, key, algorithms=['HS256'])",
+    "if not api_key:\n    raise SystemExit('set OPENAI_API_KEY')",
+    "Token indices sequence length is longer than the specified maximum (1024 > 512)",
+]
+
+
+# A second held-out set, written after the rules were extended for the first one.
+HELDOUT2_TOKEN = [
+    ("code", 'export const config = { apiKey: "«S»" };'),
+    ("command", 'http POST api.example.com/v1/run Authorization:"Bearer «S»"'),
+    ("output", "[INFO] using credentials «S» for upload"),
+    ("config", 'tokens = ["«S»"]'),
+    ("code", "curl_setopt($ch, CURLOPT_HTTPHEADER, ['Authorization: Bearer «S»']);"),
+    ("output", "«S»\n"),
+    ("command", "kubectl create secret generic api --from-literal=token=«S»"),
+]
+HELDOUT2_SECRET = [
+    ("command", "sqlcmd -S db -U sa -P «P» -Q 'select 1'", "shell"),
+    ("command", "mongodump --uri mongodb://backup:«P»@db:27017/app", "url"),
+    ("command", "export AWS_SECRET_ACCESS_KEY=«T»", "shell"),
+    ("config", "DB_PASS=«P»", "dotenv"),
+    ("config", "[client]\nuser=root\npassword=«P»\n", "dotenv"),
+    ("code", "$password = '«P»';", "entropy"),
+    ("code", 'let token = "«T»"', "entropy"),
+    ("config", "  api-key: «T»", "entropy"),
+    ("command", "openssl enc -aes-256-cbc -k «P» -in a -out b", "shell"),
+    ("command", "zip -P «P» secrets.zip notes.txt", "shell"),
+    ("output", "Generated password: «P»", "shell"),
+    ("config", "Password=«P»;Server=db;Database=app;User Id=sa;", "dotenv"),
+]
+HELDOUT2_PERSONAL = [
+    ("output", "«U»  pts/0  2026-11-25 09:12 («IP»)"),
+    ("output", "Signed-off-by: «NAME» <«EMAIL»>"),
+    ("command", "cd «HOME»/projects && make"),
+    ("output", "«H».local has address «IP»"),
+]
+HELDOUT2_NEGATIVE = [
+    "git log --author=bot --grep='rotate token'",
+    "const PASSWORD_MIN = 12;",
+    "SECRET_KEY_BASE is required in production",
+    "docker run --env-file .env app",
+    "openssl rand -hex 32",
+    "gpg --gen-key",
+    "awk -F: '{print $1}' /etc/passwd",
+    "pip install keyring keyrings.alt",
+]
+HELDOUT_SETS = {
+    1: (HELDOUT_TOKEN, HELDOUT_SECRET, HELDOUT_PERSONAL, HELDOUT_NEGATIVE),
+    2: (HELDOUT2_TOKEN, HELDOUT2_SECRET, HELDOUT2_PERSONAL, HELDOUT2_NEGATIVE),
+}
+
+
+def heldout_corpus(seed: int = 11, count: int = 600, which: int = 1) -> list[Sample]:
+    """Samples from one set of held-out templates, in the same label scheme."""
+    tokens, secrets, personal, negatives = HELDOUT_SETS[which]
+    rng = random.Random(seed)
+    out: list[Sample] = []
+    kinds = [k for k in PROVIDERS if k not in CONTEXTLESS_KINDS]
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.3:
+            kind = rng.choice(kinds)
+            context, template = rng.choice(tokens)
+            token = PROVIDERS[kind][1](rng)
+            out.append(
+                sample(template, context, f"heldout:{kind}", S=(token, "provider-token", kind))
+            )
+        elif roll < 0.6:
+            context, template, category = rng.choice(secrets)
+            p = fake_password(rng).replace("#", "x")
+            t = fake_api_token(rng)
+            out.append(
+                sample(template, context, "heldout", P=(p, category, "p"), T=(t, category, "t"))
+            )
+        elif roll < 0.75:
+            context, template = rng.choice(personal)
+            out.append(
+                sample(
+                    template,
+                    context,
+                    "heldout:personal",
+                    U=(PROFILE["user"], "personal", "username"),
+                    H=(PROFILE["host"], "personal", "hostname"),
+                    HOME=(PROFILE["home"], "personal", "home"),
+                    NAME=(PROFILE["name"], "personal", "name"),
+                    EMAIL=(PROFILE["email"], "personal", "email"),
+                    IP=(fake_ipv4(rng), "personal", "ip"),
+                )
+            )
+        else:
+            text = "\n".join(rng.sample(negatives, rng.randint(1, 3)))
+            out.append(Sample(text, "command", "heldout:negative"))
+    return out
 
 
 def build_corpus(seed: int = 20261125, per_provider: int = 24, scale: int = 1) -> list[Sample]:

@@ -41,11 +41,6 @@ log = logging.getLogger("recorder.daemon")
 
 def build_redactor(lay: Layout, config):
     """The ingest-time redaction engine, with the user's rules from config.toml."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("recorder.redaction")
-    if spec is None or spec.origin is None:  # TEMP until the engine lands
-        return None
     from recorder.redaction import Redactor, load_or_create_key
 
     rules = config.redaction

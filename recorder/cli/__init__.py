@@ -31,7 +31,10 @@ class RecorderGroup(click.Group):
             raise click.ClickException(f"{exc.strerror or exc}:{where}") from None
 
 
-@click.group(cls=RecorderGroup, context_settings={"help_option_names": ["-h", "--help"]})
+HELP_OPTIONS = ["-h", "--help"]
+
+
+@click.group(cls=RecorderGroup, context_settings={"help_option_names": HELP_OPTIONS})
 @click.version_option(__version__, prog_name="recorder")
 def cli() -> None:
     """Record how you work (shell commands, file edits, terminal output) and
@@ -39,20 +42,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from recorder.cli import browse, recording, setup
+    from recorder.cli import browse, recording, scrub, setup
 
-    for module in (recording, browse, setup):
+    for module in (recording, browse, setup, scrub):
         for command in module.COMMANDS:
+            # -h everywhere, also when a command is invoked on its own (as tests do).
+            command.context_settings.setdefault("help_option_names", HELP_OPTIONS)
             cli.add_command(command)
-    for name in OPTIONAL_MODULES:
-        module = __import__(f"recorder.cli.{name}", fromlist=["COMMANDS"])
-        for command in getattr(module, "COMMANDS", [getattr(module, name, None)]):
-            if command is not None:
-                cli.add_command(command)
 
-
-# Command modules owned by later parts of the pipeline (scrub: redaction; export: exporters).
-OPTIONAL_MODULES: tuple[str, ...] = ()
 
 _register()
 

@@ -8,6 +8,8 @@ RE2) is imported inside the command to keep ``recorder --help`` fast.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -97,16 +99,20 @@ def _parse_rule(spec: str) -> dict[str, str]:
 
 def _read(path: Path) -> str:
     try:
-        data = click.get_binary_stream("stdin").read() if path == STDIN else path.read_bytes()
+        data = sys.stdin.buffer.read() if path == STDIN else path.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
     return data.decode("utf-8", errors="replace")
 
 
 def _write(text: str) -> None:
-    stream = click.get_binary_stream("stdout")
-    stream.write(text.encode("utf-8", errors="replace"))
-    stream.flush()
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8", errors="replace"))
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # `recorder scrub big.log | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 def _explain(redactor, source: str, text: str) -> int:
@@ -122,3 +128,6 @@ def _explain(redactor, source: str, text: str) -> int:
             f"chars {f.start}-{f.end} -> {f.placeholder}"
         )
     return len(findings)
+
+
+COMMANDS = [scrub]

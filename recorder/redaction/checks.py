@@ -1,10 +1,11 @@
 """Validators that a rule's match must also pass (the ``check`` column of the table).
 
 A pattern says where a secret can be; a check rejects what is there but is not
-one: references (``$TOKEN``), paths, template holes, trivial values, words,
-low-entropy strings, version numbers that look like IP addresses. Each check
-gets the candidate value, the matched ``name`` group (or ``""``), and a few
-characters of context either side.
+one: references (``$TOKEN``, ``self.token``), paths, template holes, trivial or
+placeholder values, identifiers and type names in code, low-entropy strings,
+version numbers that look like IP addresses. Each check gets the candidate
+value, the matched ``name`` group (or ``""``), the text before the value on its
+line and up to two characters after it.
 """
 
 from __future__ import annotations
@@ -17,38 +18,67 @@ from collections.abc import Callable
 
 Check = Callable[[str, str, str, str], bool]
 
-_TRIVIAL_WORDS = """true false yes no on off none null nil undefined empty unset required optional string
-str int bool secret token password passwd key value default changeme"""
+_TRIVIAL_WORDS = """true false yes no on off none null nil undefined empty unset required
+optional string str int bool bytes object any dict list float secret token password passwd key
+value default changeme the"""
 TRIVIAL = frozenset(_TRIVIAL_WORDS.split())
-_PLACEHOLDER_MARKERS = ("your_", "your-", "yourtoken", "replace_me", "replace-me", "xxxx")
+_PLACEHOLDER_MARKERS = ("your_", "your-", "yourtoken", "replace_me", "replace-me", "xxxx", "***")
+_PLACEHOLDER_MARKERS += ("...", "\u2026")
 _REFERENCE_START = ("$", "%", "{", "<", "@", "-", "`")
 _PATH_START = ("/", "~/", "./", "../")
-_WORDS = re.compile(r"(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)(?:[ ._/\-](?:[a-z]+|[A-Z]+|[A-Z][a-z]+))*")
+_STRONG_NAMES = ("TOKEN", "SECRET", "PASSW", "PASSPHRASE", "API_KEY", "APIKEY", "CREDENTIAL")
+_STRONG_NAMES += ("_PASS", "_PWD", "_PAT")
+_PASSWORD_NAMES = ("passw", "pwd", "passphrase", "_pass")
+# A value naming a secret by its kind (``token = Token()``, ``api_token: ApiToken``).
+_SECRET_WORDS = ("token", "key", "secret", "auth", "credential")
+
+_WORD_SEPARATORS = re.compile(r"[ ._/:\-]")
+_CAMEL = re.compile(r"(?:[A-Z]+|[A-Za-z][a-z]*)(?:[A-Z][a-z]+)*[A-Z]*")
+_DEFAULT_TARGET = re.compile(
+    r"(?i)([A-Za-z0-9_.\-]*(?:secret|token|passw(?:or)?d|api_?key|access_?key|credentials?))"
+    r"[\"']?\]?[ \t]*(?::?=|:)[ \t]*[A-Za-z0-9_.]*(?:getenv|environ\.get|env\.get|ENV\.fetch)\("
+)
+_HUMPS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_CHAR_KINDS = tuple(re.compile(p) for p in ("[a-z]", "[A-Z]", "[0-9]", "[^A-Za-z0-9]"))
 _FILE_LIKE = re.compile(
     r"[\w.\-/~]*\.(?:pem|key|json|txt|crt|cer|p12|pfx|der|gpg|asc|env|ya?ml|toml|ini|cfg|conf)"
 )
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?")
+_CODE_NAME = re.compile(r"_*[A-Za-z]+[0-9]*(?:_+[A-Za-z]+[0-9]*)*_*")
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}")
+_SNAKE = re.compile(r"_*[a-z][a-z0-9]*(?:_+[a-z0-9]+)+")
+_CODE_EXPRESSION = re.compile(r"[A-Za-z_][\w.]*[\[(]")
 _PORT_PATH = re.compile(r"\d{1,5}(?:/|$)")
-_VERSION_BEFORE = re.compile(r"(?i)(?:version|ver|release)\W{0,3}$")
-_PASSWORD_NAMES = ("passw", "pwd", "passphrase", "_pass")
-_STRONG_NAMES = (
-    "TOKEN",
-    "SECRET",
-    "PASSW",
-    "PASSPHRASE",
-    "API_KEY",
-    "APIKEY",
-    "CREDENTIAL",
-    "_PASS",
-    "_PWD",
-    "_PAT",
+_VERSION_BEFORE = re.compile(r"(?i)(?:version|ver|release|section|sections|rfc)\W{0,3}$")
+_FLAG_START = re.compile(r"(?:^|\s)--?[\w-]+(?:=|[ \t]+)[\"']?$")
+_HTTP_COMMAND = re.compile(r"(?:^|[\s;&|(])(?:curl|wget|http|https|xh)\s[^;&|]*$")
+_LOGIN = re.compile(r"(?:^|[\s;&|(])[\w.-]+(?:[ \t]+registry)?[ \t]+login\b[^;&|]*$")
+_TOOL_FLAG = re.compile(
+    r"(?:^|[\s;&|(])(zip|unzip|7za?|sqlcmd|bcp|openssl)\b[^;&|]*[ \t]-([Pkp])[ \t]*[\"']?$"
 )
+_TOOL_FLAGS = {"zip": "P", "unzip": "P", "7z": "p", "7za": "p", "sqlcmd": "P", "bcp": "P"}
+_TOOL_FLAGS["openssl"] = "k"
+_SMB_COMMAND = re.compile(r"(?:^|[\s;&|(])(?:smbclient|rpcclient|smbmap|net|mount\.cifs)\s[^;&|]*$")
+_OPENSSL_PASS = re.compile(r"(?:^|\s)-pass(?:in|out)?[ \t]+pass:[\"']?$")
+_HEADER_NAME = re.compile(
+    r"(?i)(?:^|[^a-z0-9:_])(?:proxy-)?(?:authorization|x-api-key|api-key|apikey|x-auth-token|"
+    r"x-access-token|private-token|x-goog-api-key|ocp-apim-subscription-key|x-vault-token|"
+    r"x-hasura-admin-secret|x-algolia-api-key|x-figma-token)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?:[a-z]+[ \t]+)?$"
+)
+_DOC_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
 _EMAIL_SKIP_LOCAL = frozenset({"git"})
 _EMAIL_SKIP_FIRST_LABEL = frozenset({"self", "np", "torch", "cls", "this", "tf", "jnp", "x", "w"})
-_EMAIL_SKIP_TLD_WORDS = """png jpg jpeg gif svg webp ico js mjs ts tsx jsx py pyc css scss html htm json md txt
-lock toml yaml yml cfg ini sh whl gz zip tar log csv"""
+_EMAIL_SKIP_TLD_WORDS = """png jpg jpeg gif svg webp ico js mjs ts tsx jsx py pyc css scss html
+htm json md txt lock toml yaml yml cfg ini sh whl gz zip tar log csv"""
 _EMAIL_SKIP_TLD = frozenset(_EMAIL_SKIP_TLD_WORDS.split())
-_HOME_SKIP_WORDS = """runner linuxbrew shared public default guest ubuntu ec2-user vagrant jovyan codespace
-vscode node circleci travis user admin root"""
+_HOME_SKIP_WORDS = """runner linuxbrew shared public default guest ubuntu ec2-user vagrant
+jovyan codespace vscode node circleci travis user admin root"""
 _HOME_SKIP = frozenset(_HOME_SKIP_WORDS.split())
 
 
@@ -61,54 +91,146 @@ def shannon_entropy(value: str) -> float:
 
 
 def looks_like_words(value: str) -> bool:
-    """Ordinary words (``bert-base-uncased``, ``DEFAULT_NAME``), not a random token."""
-    return _WORDS.fullmatch(value) is not None
+    """Ordinary words (``bert-base-uncased``, ``DEFAULT_NAME``, ``TokenOpt``), not a token."""
+    if len(value) > 128:
+        return False
+    parts = [part for part in _WORD_SEPARATORS.split(value) if part]
+    return bool(parts) and all(
+        part.isalpha() and (part.isupper() or _CAMEL.fullmatch(part) is not None) for part in parts
+    )
+
+
+def is_dotted_name(value: str) -> bool:
+    """``self._token``, ``os.environ``, ``settings.SECRET_KEY``: every part a word-like name."""
+    return bool(_DOTTED.fullmatch(value)) and all(
+        _CODE_NAME.fullmatch(part) and looks_like_words(part.strip("_").rstrip("0123456789"))
+        for part in value.removesuffix("()").split(".")
+    )
+
+
+def is_identifier(value: str) -> bool:
+    """A name from code: ``self.token``, ``current_token``, ``ApiToken``, ``MAX_KEYS``."""
+    if is_dotted_name(value) or _CONSTANT.fullmatch(value) or _SNAKE.fullmatch(value):
+        return True
+    if not value.isidentifier() or not looks_like_words(value):
+        return False
+    if "_" in value:
+        return True
+    humps = _HUMPS.findall(value)  # currentToken, ApiKey, HMAccessory: words of 3+ letters
+    return len(humps) > 1 and all(len(h) >= 3 for h in humps)
 
 
 def is_value(value: str, name: str = "", before: str = "", after: str = "") -> bool:
     """A literal value: not empty, a reference, a path, a template or a trivial word."""
-    v = value.strip()
+    v = value.strip().rstrip(",;")
     if len(v) < 3 or v.startswith(_REFERENCE_START) or v.startswith(_PATH_START):
         return False
     low = v.lower()
-    if low in TRIVIAL or len(set(v)) == 1:
+    if low in TRIVIAL or len(set(v)) == 1 or _CODE_EXPRESSION.match(v) or is_dotted_name(v):
         return False
     return not any(marker in low for marker in _PLACEHOLDER_MARKERS)
 
 
 def is_random(value: str) -> bool:
     """Long and varied enough to be a generated secret rather than a name."""
-    if len(value) < 10 or " " in value or "://" in value or looks_like_words(value):
+    if len(value) < 12 or " " in value or "://" in value or looks_like_words(value):
         return False
-    if _FILE_LIKE.fullmatch(value):
+    if value[0] in "[(^#" or _HEX_COLOR.fullmatch(value):
+        return False  # a regular expression or a colour, not a token
+    if _FILE_LIKE.fullmatch(value) or is_dotted_name(value):
         return False
-    classes = sum(
-        any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit)
-    ) + any(not c.isalnum() for c in value)
-    threshold = 3.0 if len(value) >= 16 else 2.7
-    return classes >= 2 and shannon_entropy(value) >= threshold
+    head = value[:256]
+    classes = sum(1 for kind in _CHAR_KINDS if kind.search(head))
+    entropy = shannon_entropy(head)
+    if len(value) >= 16:
+        return classes >= 2 and entropy >= 3.0
+    return (classes >= 3 and entropy >= 2.7) or (classes == 2 and entropy >= 3.2)
 
 
 def check_shell_name(value: str, name: str, before: str, after: str) -> bool:
     """``NAME=value``: any value for a strong name, a random-looking one for ``*_KEY``."""
     upper = name.upper()
+    v = value.strip().rstrip(",;")
     if upper.endswith(("PUBLIC_KEY", "PUB_KEY")) or after[:1] in ("(", "[", "."):
         return False
-    if not is_value(value):
+    if not is_value(v) or v.lower() == name.lower() or is_identifier(v):
         return False
-    return any(word in upper for word in _STRONG_NAMES) or is_random(value)
+    if _HEX_COLOR.fullmatch(v) or (upper.endswith("_PAT") and not is_random(v)):
+        return False
+    if after[:1] in (")", ",") and looks_like_words(v):
+        return False  # a keyword argument in code: f(token=token)
+    if any(word in v.lower() for word in _SECRET_WORDS) and looks_like_words(v):
+        return False  # token = Token, auth: AuthConfig
+    if "TOKEN" in upper and (v.isdigit() or (name.islower() and v.isalpha())):
+        return False  # token ids and parser tokens: token=11098, last_token = prev
+    return any(word in upper for word in _STRONG_NAMES) or is_random(v)
 
 
 def check_cli_flag(value: str, name: str, before: str, after: str) -> bool:
-    if name.lower().startswith(("no-", "no_")):
+    if name.lower().startswith(("no-", "no_")) or not _FLAG_START.search(before):
         return False
     if value.lower().startswith(("env:", "file:", "fd:", "stdin")):
         return False
     return is_value(value)
 
 
+def check_http_user(value: str, name: str, before: str, after: str) -> bool:
+    """``-u user:pass`` belongs to curl, wget, httpie or xh in the same command."""
+    return bool(_HTTP_COMMAND.search(before)) and is_value(value)
+
+
+def check_login(value: str, name: str, before: str, after: str) -> bool:
+    """``<tool> login ... -p secret`` (docker, az, oc, cf...); not ``-p 2222``, a port."""
+    if not _LOGIN.search(before) or (value.isdigit() and len(value) <= 5):
+        return False
+    return is_value(value)
+
+
+def check_tool_password(value: str, name: str, before: str, after: str) -> bool:
+    """The flag that takes a password for that tool: zip -P, 7z -p, sqlcmd -P, openssl -k."""
+    m = _TOOL_FLAG.search(before)
+    return bool(m) and m.group(2) in _TOOL_FLAGS.get(m.group(1), "") and is_value(value)
+
+
+def check_smb(value: str, name: str, before: str, after: str) -> bool:
+    """``-U user%password`` of smbclient and friends."""
+    return bool(_SMB_COMMAND.search(before)) and is_value(value)
+
+
+def check_htpasswd(value: str, name: str, before: str, after: str) -> bool:
+    """``htpasswd -b file user password``: only batch mode puts the password on the line."""
+    flags = "".join(re.findall(r"(?:^|\s)-([A-Za-z]+)", before.split("htpasswd", 1)[-1]))
+    return "b" in flags and is_value(value)
+
+
+def check_openssl(value: str, name: str, before: str, after: str) -> bool:
+    return bool(_OPENSSL_PASS.search(before)) and is_value(value)
+
+
+def check_param(value: str, name: str, before: str, after: str) -> bool:
+    return len(value) >= 3 and not value.startswith(("$", "{", "<", "%7B", "%24"))
+
+
+def check_telegram(value: str, name: str, before: str, after: str) -> bool:
+    """A bot token: 8 to 10 digits before the colon."""
+    digits = value.split(":", 1)[0]
+    return 8 <= len(digits) <= 10 and (not before[-1:].isalnum() or before.endswith("bot"))
+
+
 def check_token(value: str, name: str, before: str, after: str) -> bool:
-    return is_value(value) and not (len(value) < 24 and looks_like_words(value))
+    if not is_value(value) or is_identifier(value):
+        return False
+    return not (len(value) < 24 and looks_like_words(value))
+
+
+def check_header(value: str, name: str, before: str, after: str) -> bool:
+    """An HTTP header's value, the header name standing alone (not ``FooAuthorization``)."""
+    return bool(_HEADER_NAME.search(before)) and check_token(value, name, before, after)
+
+
+def check_varied(value: str, name: str, before: str, after: str) -> bool:
+    """Not a documentation placeholder such as ``ghp_xxxxxxxx...`` or ``AKIAXXXXXXXXXXXXXXXX``."""
+    return len(set(value)) >= 8
 
 
 def check_entropy(value: str, name: str, before: str, after: str) -> bool:
@@ -117,23 +239,50 @@ def check_entropy(value: str, name: str, before: str, after: str) -> bool:
 
 def check_assignment(value: str, name: str, before: str, after: str) -> bool:
     """Secret-named key in code or config: any password; a random-looking anything else."""
-    if not is_value(value) or _FILE_LIKE.fullmatch(value) or "://" in value:
+    if not value or value.startswith(_REFERENCE_START[:5]) or "://" in value:
         return False
+    if _FILE_LIKE.fullmatch(value) or is_identifier(value) or _qualified(name, before):
+        return False
+    if is_random(value):
+        return True
     if any(word in name.lower() for word in _PASSWORD_NAMES):
-        return len(value) >= 4 and not value.startswith(("os.", "getpass", "input("))
-    return is_random(value)
+        return is_value(value) and not value.startswith(("os.", "getpass", "input("))
+    return False
+
+
+def _qualified(name: str, before: str) -> bool:
+    """``Foo::Secret`` or ``aws:secret``: a type or resource name, not a variable."""
+    at = before.rfind(name) if name else -1
+    return at > 0 and before[at - 1] == ":"
+
+
+def check_pair(value: str, name: str, before: str, after: str) -> bool:
+    """``("password", "value")``: not a list of field names such as ``"password", "user"``."""
+    return check_assignment(value, name, before, after) and not looks_like_words(value)
+
+
+def check_default(value: str, name: str, before: str, after: str) -> bool:
+    """``SECRET = os.environ.get("X", "value")``: a secret-named target, a secret default."""
+    target = _DEFAULT_TARGET.search(before)
+    return bool(target) and check_assignment(value, target.group(1), before, after)
 
 
 def check_url_password(value: str, name: str, before: str, after: str) -> bool:
-    return bool(value) and not value.startswith(("$", "{")) and not _PORT_PATH.match(value)
+    if not value or value.startswith(("$", "{", "<")) or len(set(value)) == 1:
+        return False
+    return not _PORT_PATH.match(value)
 
 
 def check_email(value: str, name: str, before: str, after: str) -> bool:
     local, _, domain = value.rpartition("@")
     labels = domain.lower().split(".")
-    if local.lower() in _EMAIL_SKIP_LOCAL or labels[0] in _EMAIL_SKIP_FIRST_LABEL:
+    if not local.strip(".") or local.lower() in _EMAIL_SKIP_LOCAL:
         return False
-    return labels[-1] not in _EMAIL_SKIP_TLD
+    return labels[0] not in _EMAIL_SKIP_FIRST_LABEL and labels[-1] not in _EMAIL_SKIP_TLD
+
+
+def _documentation(address) -> bool:
+    return any(address.version == n.version and address in n for n in _DOC_NETWORKS)
 
 
 def check_ipv4(value: str, name: str, before: str, after: str) -> bool:
@@ -142,23 +291,25 @@ def check_ipv4(value: str, name: str, before: str, after: str) -> bool:
         return False
     if before[-1:] in (".", "-") or _VERSION_BEFORE.search(before):
         return False
-    return not (after[:1] == "." and after[1:2].isdigit())
+    if after[:1] == "." and after[1:2].isdigit():
+        return False
+    return not _documentation(ipaddress.IPv4Address(bytes(octets)))
 
 
 def check_ipv6(value: str, name: str, before: str, after: str) -> bool:
     if before[-1:].isalnum() or before[-1:] in (":", ".") or after[:1].isalnum():
         return False
-    if value.count(":") < 3 or sum(1 for g in value.split(":") if g) < 3:
+    if after[:1] == ":" or value.count(":") < 3 or sum(1 for g in value.split(":") if g) < 3:
         return False
     try:
         address = ipaddress.IPv6Address(value)
     except ValueError:
         return False
-    return not (address.is_loopback or address.is_unspecified)
+    return not (address.is_loopback or address.is_unspecified or _documentation(address))
 
 
 def check_home_user(value: str, name: str, before: str, after: str) -> bool:
-    return value.lower() not in _HOME_SKIP
+    return len(value) >= 2 and value.lower() not in _HOME_SKIP
 
 
 def check_path_end(value: str, name: str, before: str, after: str) -> bool:
@@ -172,9 +323,21 @@ CHECKS: dict[str, Check] = {
     "value": lambda v, n, b, a: is_value(v),
     "shell-name": check_shell_name,
     "cli-flag": check_cli_flag,
+    "http-user": check_http_user,
+    "login": check_login,
+    "smb": check_smb,
+    "tool-password": check_tool_password,
+    "htpasswd": check_htpasswd,
+    "openssl": check_openssl,
+    "param": check_param,
     "token": check_token,
+    "header": check_header,
+    "telegram": check_telegram,
+    "varied": check_varied,
     "entropy": check_entropy,
     "assignment": check_assignment,
+    "pair": check_pair,
+    "default": check_default,
     "url-password": check_url_password,
     "email": check_email,
     "ipv4": check_ipv4,

@@ -2,7 +2,8 @@
 
 Text is encoded to UTF-8 once and scanned with RE2 (linear time). One pass of
 an RE2 set over every rule's literal keywords (the prefilter) says which rules
-can match at all; only those run. Overlapping findings are settled by category
+can match at all; only those run. A batch is joined and scanned as one text,
+then cut back into its items. Overlapping findings are settled by category
 (provider tokens first, personal data last), then by length. Each value becomes
 ``<SECRET:rule:xxxxxx>`` or ``<PII:rule:xxxxxx>``, where ``xxxxxx`` starts the
 HMAC-SHA256 of the value under the installation key; the home directory
@@ -13,29 +14,30 @@ redacting twice changes nothing.
 from __future__ import annotations
 
 import bisect
-import hashlib
+import gc
 import hmac
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate, repeat
+from typing import Any, NamedTuple
 
 import re2
 
-from recorder.redaction.checks import CHECKS, Check
-from recorder.redaction.personal import PersonalInfo, personal_rules, word_bounded
-from recorder.redaction.rules import CATEGORIES, RULES, RULESET_VERSION, Rule
+from recorder.redaction.matcher import CompiledRule, compile_rule, rule_spans
+from recorder.redaction.personal import PersonalInfo, personal_rules
+from recorder.redaction.rules import RULES, RULESET_VERSION, Rule
+from recorder.redaction.user_rules import user_rules_digest, user_rules_from
 
 PLACEHOLDER_PATTERN = r"<(?:SECRET|PII):[A-Za-z0-9_.\-]+:[0-9a-f]{6}>"
 HOME_PLACEHOLDER = "~"
-_BATCH_SEPARATOR = b"\n\x00\n"
+_SEPARATOR = b"\n\x00\n"
 _BATCH_BYTES = 4 << 20
-_NAME_CHARS = re2.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
-_VALUE_GROUP = re2.compile(r"secret\d*")
+_CHUNK = 16 << 10
+
+Hit = tuple[int, int, int]  # start, end (bytes), rule index
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One redacted value: which rule, and where its placeholder (or, from scan, it) sits."""
 
     rule: str
@@ -45,17 +47,10 @@ class Finding:
     placeholder: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "category": self.category,
-            "start": self.start,
-            "end": self.end,
-            "placeholder": self.placeholder,
-        }
+        return self._asdict()
 
 
-@dataclass(frozen=True, slots=True)
-class RedactionResult:
+class RedactionResult(NamedTuple):
     text: str
     findings: list[Finding]
 
@@ -69,151 +64,6 @@ class LeakFound(Exception):
         super().__init__(
             f"leak scan failed: {self.count} finding(s) from rule(s) {', '.join(self.rules)}"
         )
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    rule: Rule
-    regex: Any
-    trigger: str
-    value_groups: tuple[int, ...]
-    name_group: int
-    check: Check | None
-    rank: int
-
-
-def _options():
-    options = re2.Options()
-    options.log_errors = False
-    return options
-
-
-def compile_pattern(pattern: str):
-    """An RE2 regex; ``ValueError`` with RE2's message when the pattern is invalid."""
-    try:
-        return re2.compile(pattern, _options())
-    except re2.error as exc:
-        message = exc.args[0] if exc.args else exc
-        if isinstance(message, bytes):
-            message = message.decode("utf-8", "replace")
-        raise ValueError(str(message)) from None
-
-
-def _compile(rule: Rule) -> _Compiled:
-    regex = compile_pattern(rule.pattern)
-    index = regex.groupindex
-    groups = tuple(index[g] for g in sorted(index, key=index.get) if _VALUE_GROUP.fullmatch(g))
-    keywords = "|".join(re2.escape(k) for k in rule.keywords)
-    return _Compiled(
-        rule=rule,
-        regex=regex,
-        trigger=f"(?i:{keywords})" if keywords else rule.pattern,
-        value_groups=groups,
-        name_group=index.get("name", 0),
-        check=CHECKS[rule.check] if rule.check else None,
-        rank=CATEGORIES.index(rule.category),
-    )
-
-
-def _next_char(data: bytes, pos: int) -> int:
-    while pos < len(data) and data[pos] & 0xC0 == 0x80:
-        pos += 1
-    return pos
-
-
-def _value_span(c: _Compiled, m) -> tuple[int, int] | None:
-    if not c.value_groups:
-        return m.span()
-    for group in c.value_groups:
-        span = m.span(group)
-        if span[0] >= 0:
-            return span
-    return None
-
-
-def _passes(c: _Compiled, m, data: bytes, start: int, end: int) -> bool:
-    if c.check is None:
-        return True
-    value = data[start:end].decode("utf-8", "replace")
-    name = m.group(c.name_group).decode("utf-8", "replace") if c.name_group else ""
-    before = data[max(0, start - 16) : start].decode("utf-8", "replace")
-    after = data[end : end + 2].decode("utf-8", "replace")
-    return c.check(value, name, before, after)
-
-
-def rule_spans(c: _Compiled, data: bytes) -> list[tuple[int, int]]:
-    """Byte spans of the values that one compiled rule finds in ``data``."""
-    out = []
-    pos = 0
-    while pos <= len(data):
-        m = c.regex.search(data, pos)
-        if m is None:
-            break
-        span = _value_span(c, m)
-        if span and span[1] > span[0] and _passes(c, m, data, *span):
-            out.append(span)
-        end = span[1] if span else m.end()
-        pos = _next_char(data, max(end, m.start() + 1))
-    return out
-
-
-def rule_catches(rule: Rule, text: str) -> list[str]:
-    """The values ``rule`` alone finds in ``text`` (used to test rules against examples)."""
-    c = _compile(rule)
-    data = text.encode("utf-8", "replace")
-    return [data[s:e].decode() for s, e in rule_spans(c, data)]
-
-
-def user_rules_from(literals: Sequence[str], user_rules: Sequence[Mapping]) -> list[Rule]:
-    """Rules of category ``user`` from literal strings and ``{name, pattern, example}`` items."""
-    rules: list[Rule] = []
-    words = []
-    for literal in literals:
-        if not isinstance(literal, str):
-            raise ValueError(f"redaction literal {literal!r} is not a string")
-        if literal.strip():
-            words.append(literal.strip())
-    if words:
-        words = sorted(set(words), key=len, reverse=True)
-        body = "|".join(word_bounded(w, re2.escape(w)) for w in words)
-        rules.append(
-            Rule("user-literal", "user", f"(?i)(?P<secret>{body})", words[0], tuple(words))
-        )
-    for item in user_rules:
-        rules.append(_user_rule(item))
-    return rules
-
-
-def _user_rule(item: Mapping) -> Rule:
-    if not isinstance(item, Mapping):
-        raise ValueError(f"redaction rule {item!r} must be a table with name and pattern")
-    name, pattern, example = item.get("name"), item.get("pattern"), item.get("example") or ""
-    if not isinstance(name, str) or not _NAME_CHARS.fullmatch(name):
-        raise ValueError(
-            f"redaction rule name {name!r} must be letters, digits, '.', '_' or '-' (max 64)"
-        )
-    if not isinstance(pattern, str) or not pattern:
-        raise ValueError(f"redaction rule {name!r} needs a pattern (a regular expression)")
-    if not isinstance(example, str):
-        raise ValueError(f"redaction rule {name!r}: example must be a string")
-    try:
-        regex = compile_pattern(pattern)
-    except ValueError as exc:
-        raise ValueError(f"redaction rule {name!r}: invalid regular expression: {exc}") from None
-    if regex.search(b"") is not None:
-        raise ValueError(f"redaction rule {name!r}: pattern matches empty text")
-    rule = Rule(name, "user", pattern, example)
-    if example and not rule_catches(rule, example):
-        raise ValueError(f"redaction rule {name!r}: pattern does not match its example")
-    return rule
-
-
-def user_rules_digest(literals: Sequence[str], user_rules: Sequence[Mapping]) -> str:
-    """A short hash of the user's rules, appended to the rule set version."""
-    rows = sorted(str(w) for w in literals if str(w).strip())
-    pats = sorted([str(r.get("name")), str(r.get("pattern"))] for r in user_rules)
-    blob = json.dumps([rows, pats], separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()[:6]
 
 
 class Redactor:
@@ -230,34 +80,25 @@ class Redactor:
         if not isinstance(key, bytes | bytearray) or len(key) < 16:
             raise ValueError("the redaction key must be at least 16 bytes")
         self._key = bytes(key)
-        table = self._table(personal) + user_rules_from(literals, user_rules)
+        table = _table(personal) + user_rules_from(literals, user_rules)
         names = [r.name for r in table]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"redaction rule name(s) used twice: {', '.join(duplicates)}")
-        self._rules = [_compile(rule) for rule in table]
-        self._set, self._set_owner = self._build_set()
-        self._triggers: dict[int, Any] = {}
+        self._rules: list[CompiledRule] = [compile_rule(rule) for rule in table]
+        self._set = re2.Set.SearchSet()
+        for c in self._rules:
+            self._set.Add(c.trigger)
+        self._set.Compile()
+        # Multi-line rules without keywords (the user's regexes): a match may cross chunks,
+        # where no chunk's prefilter would see it, so they always scan the whole text.
+        self._always = [
+            i for i, c in enumerate(self._rules) if c.rule.multiline and not c.rule.keywords
+        ]
         self._placeholders = re2.compile(PLACEHOLDER_PATTERN)
         self.ruleset_version = RULESET_VERSION
         if literals or user_rules:
             self.ruleset_version += "+u" + user_rules_digest(literals, user_rules)
-
-    @staticmethod
-    def _table(personal: bool | PersonalInfo) -> list[Rule]:
-        if personal is False:
-            return [r for r in RULES if r.category != "personal"]
-        info = PersonalInfo.from_machine() if personal is True else personal
-        return list(RULES) + list(personal_rules(info))
-
-    def _build_set(self):
-        rule_set = re2.Set.SearchSet(_options())
-        owner = []
-        for i, c in enumerate(self._rules):
-            rule_set.Add(c.trigger)
-            owner.append(i)
-        rule_set.Compile()
-        return rule_set, owner
 
     @property
     def rules(self) -> list[tuple[str, str]]:
@@ -266,16 +107,32 @@ class Redactor:
 
     # -- finding -----------------------------------------------------------------
 
-    def _hits(self, data: bytes) -> list[tuple[int, int, int]]:
-        matched = self._set.Match(data)
-        if not matched:
-            return []
-        hits = []
-        for i in sorted({self._set_owner[m] for m in matched}):
-            hits.extend((s, e, i) for s, e in rule_spans(self._rules[i], data))
+    def _scan(self, data: bytes, raw: list[tuple[int, int]] | None = None) -> list[Hit]:
+        """Every rule's values in ``data``, overlapping. Long text is prefiltered a chunk of
+        lines at a time, and a rule runs only over the runs of chunks with its keywords."""
+        ranges: dict[int, list[list[int]]] = defaultdict(list)
+        for lo, hi in _chunks(data):
+            for i in self._set.Match(data[lo:hi] if lo or hi < len(data) else data) or ():
+                runs = ranges[i]
+                if runs and runs[-1][1] == lo:
+                    runs[-1][1] = hi
+                else:
+                    runs.append([lo, hi])
+        for i in self._always:
+            ranges[i].append([0, len(data)])
+        hits: list[Hit] = []
+        for i in sorted(ranges):
+            c = self._rules[i]
+            runs = [[0, len(data)]] if c.rule.multiline else ranges[i]
+            for lo, hi in runs:
+                hits.extend((s, e, i) for s, e in rule_spans(c, data, raw, lo, hi))
+        return hits
+
+    def _hits(self, data: bytes) -> list[Hit]:
+        hits = self._scan(data)
         return self._resolve(hits, data) if hits else []
 
-    def _resolve(self, hits, data: bytes) -> list[tuple[int, int, int]]:
+    def _resolve(self, hits: list[Hit], data: bytes) -> list[Hit]:
         """Non-overlapping hits, preferring category order, then longer, then earlier."""
         starts: list[int] = []
         ends: list[int] = []
@@ -301,7 +158,7 @@ class Redactor:
             return HOME_PLACEHOLDER
         if rule.category == "personal":
             value = value.decode("utf-8", "replace").lower().encode()
-        digest = hmac.new(self._key, value, hashlib.sha256).hexdigest()[:6]
+        digest = hmac.digest(self._key, value, "sha256").hex()[:6]
         kind = "PII" if rule.category == "personal" else "SECRET"
         return f"<{kind}:{rule.name}:{digest}>"
 
@@ -309,22 +166,12 @@ class Redactor:
         rule = self._rules[i].rule
         return Finding(rule.name, rule.category, start, end, placeholder)
 
-    # -- public API ----------------------------------------------------------------
-
-    def redact(self, text: str) -> RedactionResult:
-        """``text`` with every finding replaced; positions are in the redacted text."""
-        if not text:
-            return RedactionResult(text, [])
-        return self._redact_data(text, text.encode("utf-8", "replace"))
-
-    def _redact_data(self, text: str, data: bytes) -> RedactionResult:
-        hits = self._hits(data)
+    def _apply(self, text: str, data: bytes, hits: list[Hit]) -> RedactionResult:
         if not hits:
             return RedactionResult(text, [])
         pieces: list[str] = []
         findings: list[Finding] = []
-        prev = 0
-        at = 0
+        prev = at = 0
         for s, e, i in hits:
             before = data[prev:s].decode("utf-8", "replace")
             placeholder = self._placeholder(i, data[s:e])
@@ -336,66 +183,80 @@ class Redactor:
         pieces.append(data[prev:].decode("utf-8", "replace"))
         return RedactionResult("".join(pieces), findings)
 
+    # -- public API ----------------------------------------------------------------
+
+    def redact(self, text: str) -> RedactionResult:
+        """``text`` with every finding replaced; positions are in the redacted text."""
+        if not text:
+            return RedactionResult(text, [])
+        data = text.encode("utf-8", "replace")
+        return self._apply(text, data, self._hits(data))
+
     def redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
-        """``redact`` over a batch, one prefilter pass per few megabytes; None stays None."""
-        results: list[RedactionResult | None] = [None] * len(texts)
-        batch: list[int] = []
-        size = 0
-        for i, text in enumerate(texts):
-            if text is None:
-                continue
-            if not text:
-                results[i] = RedactionResult(text, [])
-                continue
-            batch.append(i)
-            size += len(text)
-            if size >= _BATCH_BYTES:
-                self._redact_batch(texts, batch, results)
-                batch, size = [], 0
-        if batch:
-            self._redact_batch(texts, batch, results)
+        """``redact`` over a batch, scanned a few megabytes at a time; None stays None."""
+        collecting = gc.isenabled()
+        gc.disable()  # a burst of 100k small results: collection passes would cost a third
+        try:
+            return self._redact_many(texts)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
+        new = tuple.__new__  # skips NamedTuple's Python-level __new__
+        results = [None if t is None else new(RedactionResult, (t, [])) for t in texts]
+        todo = [i for i, t in enumerate(texts) if t]
+        ends = list(accumulate(map(len, map(texts.__getitem__, todo))))
+        first = 0
+        while first < len(todo):
+            last = bisect.bisect_left(ends, ends[first] + _BATCH_BYTES, lo=first) + 1
+            for i, result in self._redact_batch(texts, todo[first:last]):
+                results[i] = result
+            first = last
         return results
 
-    def _redact_batch(self, texts, batch: list[int], results: list) -> None:
-        parts = [texts[i].encode("utf-8", "replace") for i in batch]
-        data = _BATCH_SEPARATOR.join(parts)
-        matched = self._set.Match(data)
-        dirty: set[int] = set()
-        if matched:
-            starts = []
-            offset = 0
-            for part in parts:
-                starts.append(offset)
-                offset += len(part) + len(_BATCH_SEPARATOR)
-            for rule_index in {self._set_owner[m] for m in matched}:
-                dirty.update(self._dirty_items(rule_index, data, starts))
-        for k, i in enumerate(batch):
-            if k in dirty:
-                results[i] = self._redact_data(texts[i], parts[k])
-            else:
-                results[i] = RedactionResult(texts[i], [])
+    def _redact_batch(self, texts, batch: list[int]) -> Iterator[tuple[int, RedactionResult]]:
+        """Results for the items of ``batch`` that have findings (the rest are clean)."""
+        chosen = map(texts.__getitem__, batch)
+        parts = list(map(str.encode, chosen, repeat("utf-8"), repeat("replace")))
+        per_item, crossing = self._batch_hits(parts)
+        for k in crossing:
+            yield batch[k], self._apply(texts[batch[k]], parts[k], self._hits(parts[k]))
+        for k, hits in per_item.items():
+            if k not in crossing:
+                hits = self._resolve(hits, parts[k])
+                yield batch[k], self._apply(texts[batch[k]], parts[k], hits)
 
-    def _dirty_items(self, rule_index: int, data: bytes, starts: list[int]) -> set[int]:
-        trigger = self._triggers.get(rule_index)
-        if trigger is None:
-            trigger = self._triggers[rule_index] = compile_pattern(self._rules[rule_index].trigger)
-        found: set[int] = set()
-        for m in trigger.finditer(data):
-            first = bisect.bisect_right(starts, m.start()) - 1
-            last = bisect.bisect_right(starts, max(m.end() - 1, m.start())) - 1
-            found.update(range(first, last + 1))
-        return found
+    def _batch_hits(self, parts: list[bytes]) -> tuple[dict[int, list[Hit]], set[int]]:
+        """Hits per item of one joined scan, and the items a match ran across."""
+        data = _SEPARATOR.join(parts)
+        step = len(_SEPARATOR)
+        lens = list(map(len, parts))
+        starts = list(accumulate(map(step.__add__, lens), initial=0))
+        per_item: dict[int, list[Hit]] = defaultdict(list)
+        crossing: set[int] = set()
+        raw: list[tuple[int, int]] = []
+        for s, e, i in self._scan(data, raw):
+            k = bisect.bisect_right(starts, s) - 1
+            if e <= starts[k] + lens[k]:
+                per_item[k].append((s - starts[k], e - starts[k], i))
+        for s, e in raw:
+            first = bisect.bisect_right(starts, s) - 1
+            first += s >= starts[first] + lens[first]  # a match starting in a separator
+            last = bisect.bisect_right(starts, max(s, e - 1)) - 1
+            if last > first:
+                crossing.update(range(first, last + 1))
+        return per_item, crossing
 
     def scan(self, text: str) -> list[Finding]:
         """Findings without replacing; positions are in ``text`` itself."""
         if not text:
             return []
         data = text.encode("utf-8", "replace")
-        hits = self._hits(data)
         ascii_only = len(data) == len(text)
         findings = []
         prev_byte = prev_char = 0
-        for s, e, i in hits:
+        for s, e, i in self._hits(data):
             if ascii_only:
                 start, end = s, e
             else:
@@ -410,3 +271,19 @@ class Redactor:
         findings = self.scan(text)
         if findings:
             raise LeakFound([f.rule for f in findings], len(findings))
+
+
+def _chunks(data: bytes) -> Iterator[tuple[int, int]]:
+    """``[lo, hi)`` spans of about ``_CHUNK`` bytes that end just after a newline."""
+    lo = 0
+    while lo < len(data):
+        hi = data.find(b"\n", lo + _CHUNK) + 1 or len(data)
+        yield lo, hi
+        lo = hi
+
+
+def _table(personal: bool | PersonalInfo) -> list[Rule]:
+    if personal is False:
+        return [r for r in RULES if r.category != "personal"]
+    info = PersonalInfo.from_machine() if personal is True else personal
+    return list(RULES) + list(personal_rules(info))

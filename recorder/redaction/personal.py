@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from recorder.redaction.rules import Rule
+from recorder.redaction.rules import Rule, escape_literal, literal_rule, word_bounded
 
 _GENERIC_USERS = """root admin administrator user users ubuntu debian runner ec2-user vagrant
 nobody guest test dev developer jovyan codespace vscode node app www-data docker pi default"""
@@ -152,47 +152,30 @@ def _compress_ipv6(full: str) -> str:
     return ipaddress.IPv6Address(full).compressed
 
 
-def word_bounded(literal: str, body: str) -> str:
-    """``body`` with word boundaries where ``literal``'s ends are word characters."""
-    if literal[:1].isalnum() or literal[:1] == "_":
-        body = r"\b" + body
-    if literal[-1:].isalnum() or literal[-1:] == "_":
-        body += r"\b"
-    return body
-
-
-def _literal_rule(name: str, values: Iterable[str], escape, check: str = "") -> Rule | None:
-    values = sorted(set(values), key=len, reverse=True)
-    if not values:
-        return None
-    alternation = "|".join(word_bounded(v, escape(v)) for v in values)
-    return Rule(
-        name, "personal", "(?i)(?P<secret>" + alternation + ")", values[0], tuple(values), check
+def _name_rule(names: Iterable[str]) -> Rule:
+    """Full names, matched whatever the whitespace between their parts."""
+    names = sorted(set(names), key=len, reverse=True)
+    body = "|".join(
+        word_bounded(n, r"\s+".join(escape_literal(part) for part in n.split()), start=False)
+        for n in names
     )
-
-
-def _name_pattern(full_name: str, escape) -> str:
-    """A full name, matched whatever the whitespace between its parts."""
-    return word_bounded(full_name, r"\s+".join(escape(part) for part in full_name.split()))
+    keywords = tuple(n.split()[0] for n in names)
+    pattern = "(?i)(?P<secret>" + body + ")"
+    return Rule("full-name", "personal", pattern, names[0], keywords, word_start=True)
 
 
 def personal_rules(info: PersonalInfo) -> tuple[Rule, ...]:
     """Literal rules for the values in ``info`` (the generic ones are in the table)."""
-    import re2
-
-    escape = re2.escape
-    rules = [
-        _literal_rule("home-dir", info.home_dirs, escape, "path-end"),
-        _literal_rule("username", info.usernames, escape),
-        _literal_rule("hostname", info.hostnames, escape),
-        _literal_rule("known-email", info.emails, escape),
-        _literal_rule("machine-ip", info.addresses, escape),
-    ]
+    rules = []
+    for name, values, check in [
+        ("home-dir", info.home_dirs, "path-end"),
+        ("username", info.usernames, ""),
+        ("hostname", info.hostnames, ""),
+        ("known-email", info.emails, ""),
+        ("machine-ip", info.addresses, ""),
+    ]:
+        if values:
+            rules.append(literal_rule(name, "personal", values, check))
     if info.names:
-        names = sorted(set(info.names), key=len, reverse=True)
-        alternation = "|".join(_name_pattern(n, escape) for n in names)
-        keywords = tuple(n.split()[0] for n in names)
-        rules.append(
-            Rule("full-name", "personal", "(?i)(?P<secret>" + alternation + ")", names[0], keywords)
-        )
-    return tuple(rule for rule in rules if rule is not None)
+        rules.append(_name_rule(info.names))
+    return tuple(rules)

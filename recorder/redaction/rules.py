@@ -9,6 +9,12 @@ engine runs a rule only on text where one of them occurs. A rule without
 keywords is prefiltered by its own pattern. ``check`` names a validator in
 :mod:`recorder.redaction.checks` that a match must also pass.
 
+Patterns start with a literal where they can (RE2 then skips ahead with
+memchr instead of stepping its automaton through every byte): a leading
+``\\b`` is written as ``word_start`` (no word character may precede the value)
+and an e-mail's local part as ``extend_left`` (the value grows leftwards over
+these characters) instead.
+
 Changing this table changes what an export contains, so every change bumps
 ``RULESET_VERSION`` (year.month.n) and updates ``RULESET_DIGEST`` (a test
 recomputes it).
@@ -16,12 +22,13 @@ recomputes it).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
 
 RULESET_VERSION = "2026.11.1"
-RULESET_DIGEST = "f5aee7b1c8d1"
+RULESET_DIGEST = "0153a1a19c39"
 
 # Categories, in the order the engine prefers them when two findings overlap.
 CATEGORIES = ("provider-token", "user", "url", "shell", "dotenv", "entropy", "personal")
@@ -37,14 +44,23 @@ class Rule:
     check: str = ""
     # The part of ``example`` that must be gone after redaction (default: all of it).
     secret: str = ""
+    word_start: bool = False
+    extend_left: str = ""
+    # A match may run over several lines (the engine then never cuts the text for it).
+    multiline: bool = False
 
 
-def _value() -> str:
-    """A shell word: double-quoted, single-quoted or bare; the content is the secret."""
+def _value(end: str = "") -> str:
+    """A shell word: double-quoted, single-quoted or bare; the content is the secret.
+    It never starts with ``$`` (a reference) or ``-`` (the next option); ``end`` is
+    what must follow a bare word."""
     return (
-        r'(?:"(?P<secret>[^"\n]+)"|' + r"'(?P<secret2>[^'\n]+)'|"
-        r"(?P<secret3>[^\s\"'`;&|<>()]+))"
+        r'(?:"(?P<secret>[^"\n$][^"\n]*)"|' + r"'(?P<secret2>[^'\n$][^'\n]*)'|"
+        r"(?P<secret3>[^\s\"'`;&|<>()$\-][^\s\"'`;&|<>()]*)" + end + ")"
     )
+
+
+_SHELL_END = r"(?:[ \t\r\n;&|\"']|$)"
 
 
 # Names that hold secrets: FOO_TOKEN, DB_PASSWORD, OPENAI_API_KEY, GH_PAT...
@@ -52,25 +68,27 @@ _SECRET_NAME = (
     r"(?P<name>(?:[A-Za-z_][A-Za-z0-9_]*?)?(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|APIKEY|"
     r"API_KEY|_KEY|_PASS|_PWD|_PAT|CREDENTIALS?|_AUTH))"
 )
-_SECRET_NAME_WORDS = (
-    "token",
-    "secret",
-    "passw",
-    "passphrase",
-    "apikey",
-    "api_key",
-    "_key",
-    "_pass",
-    "_pwd",
-    "_pat",
-    "credential",
-    "_auth",
-)
+_SECRET_NAME_WORDS = ("token", "secret", "passw", "passphrase", "apikey", "api_key", "_key")
+_SECRET_NAME_WORDS += ("_pass", "_pwd", "_pat", "credential", "_auth")
 
 _PEM_BEGIN = r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
 _PEM_END = r"-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
 _PEM_NL = r"(?:(?:\r?\n|\\r\\n|\\n)[+\- ]?[ \t]*|[ \t]+)"
 _PEM_LINE = r"(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment|Version):[^\n\\]*)"
+
+_GITLAB = ("glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glsoat-", "glimt-")
+_GITLAB += ("gloas-", "glagent-", "glffct-")
+_FAKE36 = "FAKEfake0123456789FAKEfake0123456789"
+_URL_PARAMS = ("token", "auth", "sig", "signature", "credential", "key", "password", "secret")
+_URL_PARAM_KEYWORDS = tuple(f"{sep}{name}=" for sep in "?&;" for name in _URL_PARAMS)
+_URL_PARAM_KEYWORDS += ("_token=", "-token=", "_key=", "-signature=", "_secret=")
+
+
+def _provider(name: str, pattern: str, example: str, keywords: tuple[str, ...], secret: str):
+    """A token with a distinctive shape; the pattern starts with its literal prefix."""
+    return Rule(
+        name, "provider-token", pattern, example, keywords, "varied", secret, word_start=True
+    )
 
 
 PROVIDER_RULES: tuple[Rule, ...] = (
@@ -82,21 +100,20 @@ PROVIDER_RULES: tuple[Rule, ...] = (
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfakefakefakefakefakefake0123456789abcdef\n"
         "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n-----END RSA PRIVATE KEY-----",
         ("PRIVATE KEY",),
+        multiline=True,
     ),
-    Rule(
+    _provider(
         "aws-access-key-id",
-        "provider-token",
-        r"\b(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
+        r"(?P<secret>A(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16})\b",
         "aws_access_key_id = AKIAFAKEFAKEFAKE0123",
         ("AKIA", "ASIA", "ABIA", "ACCA"),
-        secret="AKIAFAKEFAKEFAKE0123",
+        "AKIAFAKEFAKEFAKE0123",
     ),
     Rule(
         "aws-secret-access-key",
         "provider-token",
-        r"(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key|"
-        r"secret access key(?: \[[^\]\n]*\])?)[\"']?\]?\s*(?:[:=]|\s)\s*[\"']?"
-        r"(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
+        r"(?im)secret[_ ]?(?:access[_ ]?)?key(?: \[[^\]\n]*\])?[\"']?\]?[ \t]*(?:[:=]|[ \t])"
+        r"[ \t]*[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
         "AWS_SECRET_ACCESS_KEY=fAkEfAkEfAkE/0123456789+abcdefghijKLMNOP",
         ("secret",),
         secret="fAkEfAkEfAkE/0123456789+abcdefghijKLMNOP",
@@ -104,75 +121,56 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     Rule(
         "aws-session-token",
         "provider-token",
-        r"(?i)(?:session_?token|security_?token)[\"']?\]?\s*(?:[:=]|\s)\s*[\"']?"
+        r"(?i)(?:session_?token|security_?token)[\"']?\]?[ \t]*(?:[:=]|[ \t])[ \t]*[\"']?"
         r"(?P<secret>[A-Za-z0-9/+=]{100,})",
         "aws_session_token = FwoGZXIvYXdzEFAKE" + "Ab0/+" * 20,
         ("session", "security"),
         secret="FwoGZXIvYXdzEFAKE" + "Ab0/+" * 20,
     ),
-    Rule(
+    _provider(
         "github-token",
-        "provider-token",
-        r"\b(?P<secret>ghp_[A-Za-z0-9]{36,251})\b",
-        "export GITHUB_TOKEN=ghp_FAKEfake0123456789FAKEfake0123456789",
+        r"(?P<secret>ghp_[A-Za-z0-9]{36,})\b",
+        "export GITHUB_TOKEN=ghp_" + _FAKE36,
         ("ghp_",),
-        secret="ghp_FAKEfake0123456789FAKEfake0123456789",
+        "ghp_" + _FAKE36,
     ),
-    Rule(
+    _provider(
         "github-oauth-token",
-        "provider-token",
-        r"\b(?P<secret>gho_[A-Za-z0-9]{36,251})\b",
-        "oauth_token: gho_FAKEfake0123456789FAKEfake0123456789",
+        r"(?P<secret>gho_[A-Za-z0-9]{36,})\b",
+        "oauth_token: gho_" + _FAKE36,
         ("gho_",),
-        secret="gho_FAKEfake0123456789FAKEfake0123456789",
+        "gho_" + _FAKE36,
     ),
-    Rule(
+    _provider(
         "github-app-token",
-        "provider-token",
-        r"\b(?P<secret>gh[usr]_[A-Za-z0-9]{36,251})\b",
-        "https://x-access-token:ghs_FAKEfake0123456789FAKEfake0123456789@github.com/o/r",
+        r"(?P<secret>gh[usr]_[A-Za-z0-9]{36,})\b",
+        f"https://x-access-token:ghs_{_FAKE36}@github.com/o/r",
         ("ghu_", "ghs_", "ghr_"),
-        secret="ghs_FAKEfake0123456789FAKEfake0123456789",
+        "ghs_" + _FAKE36,
     ),
-    Rule(
+    _provider(
         "github-fine-grained-token",
-        "provider-token",
-        r"\b(?P<secret>github_pat_[A-Za-z0-9_]{22,251})\b",
+        r"(?P<secret>github_pat_[A-Za-z0-9_]{22,})\b",
         "gh auth login --with-token <<< github_pat_11FAKEFAKE0123456789_fakefakefake"
         "0123456789FAKEFAKEfakefake0123456789abcdefghijABCDEFGHIJ",
         ("github_pat_",),
-        secret="github_pat_11FAKEFAKE0123456789_fakefakefake"
+        "github_pat_11FAKEFAKE0123456789_fakefakefake"
         "0123456789FAKEFAKEfakefake0123456789abcdefghijABCDEFGHIJ",
     ),
-    Rule(
+    _provider(
         "gitlab-token",
-        "provider-token",
-        r"\b(?P<secret>(?:gl(?:pat|dt|rt|ptt|cbt|ft|soat|imt|oas|agent|ffct)-|GR1348941)"
+        r"(?P<secret>gl(?:pat|dt|rt|ptt|cbt|ft|soat|imt|oas|agent|ffct)-"
         r"[0-9A-Za-z_\-]{20,}(?:\.[0-9A-Za-z_\-]+)*)",
         'curl -H "PRIVATE-TOKEN: glpat-FAKEfake0123456789ab" https://gitlab.com/api/v4/user',
-        (
-            "glpat-",
-            "gldt-",
-            "glrt-",
-            "glptt-",
-            "glcbt-",
-            "glft-",
-            "glsoat-",
-            "glimt-",
-            "gloas-",
-            "glagent-",
-            "glffct-",
-            "GR1348941",
-        ),
-        secret="glpat-FAKEfake0123456789ab",
+        _GITLAB,
+        "glpat-FAKEfake0123456789ab",
     ),
-    Rule(
+    _provider(
         "slack-token",
-        "provider-token",
-        r"\b(?P<secret>(?:xox(?:[abposre]|e\.xox[bp])|xapp)-[0-9A-Za-z\-]{10,})",
+        r"(?P<secret>x(?:ox(?:[abposre]|e\.xox[bp])|app)-[0-9A-Za-z\-]{10,})",
         "SLACK_BOT_TOKEN=xoxb-0000000000-0000000000000-FAKEfakeFAKEfake01234567",
         ("xox", "xapp-"),
-        secret="xoxb-0000000000-0000000000000-FAKEfakeFAKEfake01234567",
+        "xoxb-0000000000-0000000000000-FAKEfakeFAKEfake01234567",
     ),
     Rule(
         "slack-webhook",
@@ -185,196 +183,179 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     Rule(
         "discord-webhook",
         "provider-token",
-        r"discord(?:app)?\.com/api/webhooks/\d+/(?P<secret>[A-Za-z0-9_\-]{40,})",
-        "https://discord.com/api/webhooks/123456789012345678/"
-        "FAKEfakeFAKEfake0123456789FAKEfakeFAKEfake0123456789FAKEfake0123",
+        r"/api/webhooks/\d+/(?P<secret>[A-Za-z0-9_\-]{40,})",
+        "https://discord.com/api/webhooks/123456789012345678/" + _FAKE36 * 2,
         ("/api/webhooks/",),
-        secret="FAKEfakeFAKEfake0123456789FAKEfakeFAKEfake0123456789FAKEfake0123",
+        secret=_FAKE36 * 2,
     ),
-    Rule(
+    _provider(
         "stripe-key",
-        "provider-token",
-        r"\b(?P<secret>(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{10,247})\b",
+        r"(?P<secret>[srp]k_(?:live|test)_[0-9A-Za-z]{10,})\b",
         "stripe.api_key = 'sk_live_FAKEfake0123456789FAKEfake'",
-        ("sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_"),
-        secret="sk_live_FAKEfake0123456789FAKEfake",
+        ("k_live_", "k_test_"),
+        "sk_live_FAKEfake0123456789FAKEfake",
     ),
-    Rule(
+    _provider(
         "stripe-webhook-secret",
-        "provider-token",
-        r"\b(?P<secret>whsec_[A-Za-z0-9]{24,})\b",
+        r"(?P<secret>whsec_[A-Za-z0-9]{24,})\b",
         "STRIPE_WEBHOOK_SECRET=whsec_FAKEfake0123456789FAKEfake0123",
         ("whsec_",),
-        secret="whsec_FAKEfake0123456789FAKEfake0123",
+        "whsec_FAKEfake0123456789FAKEfake0123",
     ),
-    Rule(
+    _provider(
         "anthropic-key",
-        "provider-token",
-        r"\b(?P<secret>sk-ant-[a-z]{3,8}\d{2}-[A-Za-z0-9_\-]{20,})",
+        r"(?P<secret>sk-ant-[a-z]{3,8}\d{2}-[A-Za-z0-9_\-]{20,})",
         "ANTHROPIC_API_KEY=sk-ant-api03-FAKEfake0123456789FAKEfake0123456789-FAKEfakeAA",
         ("sk-ant-",),
-        secret="sk-ant-api03-FAKEfake0123456789FAKEfake0123456789-FAKEfakeAA",
+        "sk-ant-api03-FAKEfake0123456789FAKEfake0123456789-FAKEfakeAA",
     ),
-    Rule(
+    _provider(
         "openai-key",
-        "provider-token",
-        r"\b(?P<secret>sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}|"
-        r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48})",
+        r"(?P<secret>sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}|"
+        r"[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|[A-Za-z0-9]{48}))",
         'client = OpenAI(api_key="sk-proj-FAKEfake0123456789_FAKEfake-0123456789")',
         ("sk-",),
-        secret="sk-proj-FAKEfake0123456789_FAKEfake-0123456789",
+        "sk-proj-FAKEfake0123456789_FAKEfake-0123456789",
     ),
-    Rule(
+    _provider(
         "huggingface-token",
-        "provider-token",
-        r"\b(?P<secret>(?:hf_|api_org_)[A-Za-z0-9]{30,40})\b",
+        r"(?P<secret>hf_[A-Za-z0-9]{30,40})\b",
         "huggingface-cli login --token hf_FAKEfakeFAKEfakeFAKEfakeFAKEfakeAB",
-        ("hf_", "api_org_"),
-        secret="hf_FAKEfakeFAKEfakeFAKEfakeFAKEfakeAB",
+        ("hf_",),
+        "hf_FAKEfakeFAKEfakeFAKEfakeFAKEfakeAB",
     ),
-    Rule(
+    _provider(
         "google-api-key",
-        "provider-token",
-        r"\b(?P<secret>AIza[0-9A-Za-z_\-]{35})",
+        r"(?P<secret>AIza[0-9A-Za-z_\-]{35})",
         "https://maps.googleapis.com/maps/api/geocode/json?key=AIzaFAKEfake0123456789FAKEfake012345678",
         ("AIza",),
-        secret="AIzaFAKEfake0123456789FAKEfake012345678",
+        "AIzaFAKEfake0123456789FAKEfake012345678",
     ),
-    Rule(
+    _provider(
         "google-oauth-secret",
-        "provider-token",
-        r"\b(?P<secret>GOCSPX-[0-9A-Za-z_\-]{20,})",
+        r"(?P<secret>GOCSPX-[0-9A-Za-z_\-]{20,})",
         '"client_secret": "GOCSPX-FAKEfake0123456789FAKEfake"',
         ("GOCSPX-",),
-        secret="GOCSPX-FAKEfake0123456789FAKEfake",
+        "GOCSPX-FAKEfake0123456789FAKEfake",
     ),
-    Rule(
+    _provider(
         "google-oauth-token",
-        "provider-token",
-        r"\b(?P<secret>ya29\.[0-9A-Za-z_\-]{20,}|1//0[0-9A-Za-z_\-]{30,})",
+        r"(?P<secret>ya29\.[0-9A-Za-z_\-]{20,}|1//0[0-9A-Za-z_\-]{30,})",
         "Authorization: Bearer ya29.FAKEfake0123456789FAKEfake0123456789",
         ("ya29.", "1//0"),
-        secret="ya29.FAKEfake0123456789FAKEfake0123456789",
+        "ya29.FAKEfake0123456789FAKEfake0123456789",
     ),
-    Rule(
+    _provider(
         "npm-token",
-        "provider-token",
-        r"\b(?P<secret>npm_[A-Za-z0-9]{36})\b",
-        "//registry.npmjs.org/:_authToken=npm_FAKEfake0123456789FAKEfake0123456789",
+        r"(?P<secret>npm_[A-Za-z0-9]{36})\b",
+        "//registry.npmjs.org/:_authToken=npm_" + _FAKE36,
         ("npm_",),
-        secret="npm_FAKEfake0123456789FAKEfake0123456789",
+        "npm_" + _FAKE36,
     ),
-    Rule(
+    _provider(
         "pypi-token",
-        "provider-token",
-        r"\b(?P<secret>pypi-Ag[A-Za-z0-9_\-]{50,})",
-        "password = pypi-AgEIcHlwaS5vcmcFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789",
+        r"(?P<secret>pypi-Ag[A-Za-z0-9_\-]{50,})",
+        "password = pypi-AgEIcHlwaS5vcmc" + _FAKE36 * 2,
         ("pypi-Ag",),
-        secret="pypi-AgEIcHlwaS5vcmcFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789",
+        "pypi-AgEIcHlwaS5vcmc" + _FAKE36 * 2,
     ),
     Rule(
         "azure-storage-key",
         "provider-token",
-        r"(?i)(?:AccountKey|SharedAccessKey)\s*=\s*(?P<secret>[A-Za-z0-9+/]{40,}={0,2})",
+        r"(?i)(?:AccountKey|SharedAccessKey|account-key)[ \t]*[= \t][ \t]*"
+        r"(?P<secret>[A-Za-z0-9+/]{40,}={0,2})",
         "DefaultEndpointsProtocol=https;AccountName=fake;AccountKey="
         + "FAKEfake0123456789+/" * 4
         + "FAKEfa==;EndpointSuffix=core.windows.net",
-        ("AccountKey", "SharedAccessKey"),
+        ("AccountKey", "SharedAccessKey", "account-key"),
         secret="FAKEfake0123456789+/" * 4 + "FAKEfa==",
     ),
     Rule(
         "azure-client-secret",
         "provider-token",
-        r"(?:^|[^A-Za-z0-9_~.\-])(?P<secret>[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})"
+        r"(?m)(?:^|[^A-Za-z0-9_~.\-])(?P<secret>[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})"
         r"(?:[^A-Za-z0-9_~.\-]|$)",
         "AZURE_CLIENT_SECRET=abc8Q~FAKEfake0123456789FAKEfake01234.",
         ("Q~",),
         secret="abc8Q~FAKEfake0123456789FAKEfake01234.",
     ),
-    Rule(
+    _provider(
         "jwt",
-        "provider-token",
-        r"\b(?P<secret>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)",
+        r"(?P<secret>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)",
         "token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.RkFLRWZha2VGQUtFZmFrZQ",
         ("eyJ",),
-        secret="eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.RkFLRWZha2VGQUtFZmFrZQ",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.RkFLRWZha2VGQUtFZmFrZQ",
     ),
-    Rule(
+    _provider(
         "sendgrid-key",
-        "provider-token",
-        r"\b(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})",
+        r"(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})",
         "SENDGRID=SG.FAKEfake0123456789FAKE.FAKEfake0123456789FAKEfake0123456789FAKEfak",
         ("SG.",),
-        secret="SG.FAKEfake0123456789FAKE.FAKEfake0123456789FAKEfake0123456789FAKEfak",
+        "SG.FAKEfake0123456789FAKE.FAKEfake0123456789FAKEfake0123456789FAKEfak",
     ),
-    Rule(
+    _provider(
         "digitalocean-token",
-        "provider-token",
-        r"\b(?P<secret>do[por]_v1_[a-f0-9]{64})\b",
+        r"(?P<secret>do[por]_v1_[a-f0-9]{64})\b",
         "doctl auth init -t dop_v1_" + "0123456789abcdef" * 4,
         ("dop_v1_", "doo_v1_", "dor_v1_"),
-        secret="dop_v1_" + "0123456789abcdef" * 4,
+        "dop_v1_" + "0123456789abcdef" * 4,
     ),
-    Rule(
+    _provider(
         "docker-hub-token",
-        "provider-token",
-        r"\b(?P<secret>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,})",
+        r"(?P<secret>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,})",
         "echo dckr_pat_FAKEfake0123456789FAKEfake01 | docker login -u me --password-stdin",
         ("dckr_pat_", "dckr_oat_"),
-        secret="dckr_pat_FAKEfake0123456789FAKEfake01",
+        "dckr_pat_FAKEfake0123456789FAKEfake01",
     ),
-    Rule(
+    _provider(
         "vault-token",
-        "provider-token",
-        r"\b(?P<secret>hv[sbr]\.[A-Za-z0-9_\-]{24,})",
+        r"(?P<secret>hv[sbr]\.[A-Za-z0-9_\-]{24,})",
         "VAULT_TOKEN=hvs.FAKEfake0123456789FAKEfake",
         ("hvs.", "hvb.", "hvr."),
-        secret="hvs.FAKEfake0123456789FAKEfake",
+        "hvs.FAKEfake0123456789FAKEfake",
     ),
-    Rule(
+    _provider(
         "replicate-token",
-        "provider-token",
-        r"\b(?P<secret>r8_[A-Za-z0-9]{37})\b",
+        r"(?P<secret>r8_[A-Za-z0-9]{37})\b",
         "REPLICATE_API_TOKEN=r8_FAKEfake0123456789FAKEfake0123456789F",
         ("r8_",),
-        secret="r8_FAKEfake0123456789FAKEfake0123456789F",
+        "r8_FAKEfake0123456789FAKEfake0123456789F",
     ),
-    Rule(
+    _provider(
         "groq-key",
-        "provider-token",
-        r"\b(?P<secret>gsk_[A-Za-z0-9]{48,56})\b",
+        r"(?P<secret>gsk_[A-Za-z0-9]{48,56})\b",
         "client = Groq(api_key='gsk_FAKEfake0123456789FAKEfake0123456789FAKEfake01234567')",
         ("gsk_",),
-        secret="gsk_FAKEfake0123456789FAKEfake0123456789FAKEfake01234567",
+        "gsk_FAKEfake0123456789FAKEfake0123456789FAKEfake01234567",
     ),
-    Rule(
+    _provider(
         "databricks-token",
-        "provider-token",
-        r"\b(?P<secret>dapi[a-f0-9]{32}(?:-\d)?)\b",
+        r"(?P<secret>dapi[a-f0-9]{32}(?:-\d)?)\b",
         "DATABRICKS_HOST=x DATABRICKS_TOKEN=dapi0123456789abcdef0123456789abcdef",
         ("dapi",),
-        secret="dapi0123456789abcdef0123456789abcdef",
+        "dapi0123456789abcdef0123456789abcdef",
     ),
     Rule(
         "telegram-bot-token",
         "provider-token",
-        r"(?:\bbot|\b)(?P<secret>\d{8,10}:AA[A-Za-z0-9_\-]{33})\b",
+        r"(?P<secret>:AA[A-Za-z0-9_\-]{33})\b",
         "https://api.telegram.org/bot123456789:AAFAKEfake0123456789FAKEfake0123456/getMe",
         (":AA",),
+        "telegram",
         secret="123456789:AAFAKEfake0123456789FAKEfake0123456",
+        extend_left="0-9",
     ),
-    Rule(
+    _provider(
         "shopify-token",
-        "provider-token",
-        r"\b(?P<secret>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
+        r"(?P<secret>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
         "X-Shopify-Access-Token: shpat_0123456789abcdef0123456789abcdef",
         ("shpat_", "shpca_", "shppa_", "shpss_"),
-        secret="shpat_0123456789abcdef0123456789abcdef",
+        "shpat_0123456789abcdef0123456789abcdef",
     ),
     Rule(
         "wandb-key",
         "provider-token",
-        r"\bwandb\s+login\s+(?:--relogin\s+)?(?P<secret>[a-f0-9]{40}|[a-z0-9-]+-[a-f0-9]{40})\b",
+        r"wandb[ \t]+login[ \t]+(?:--relogin[ \t]+)?(?P<secret>[a-f0-9]{40}|[a-z0-9-]+-[a-f0-9]{40})\b",
         "wandb login 0123456789abcdef0123456789abcdef01234567",
         ("wandb",),
         secret="0123456789abcdef0123456789abcdef01234567",
@@ -385,10 +366,10 @@ SHELL_RULES: tuple[Rule, ...] = (
     Rule(
         "shell-secret-assignment",
         "shell",
-        r"(?i)(?:^|[\s;&|(`])(?:(?:export|declare\s+-x|local|readonly|typeset)\s+)?"
+        r"(?im)(?:^|[\s;&|(`=,.\"'{])(?:(?:export|declare[ \t]+-x|local|readonly|typeset)[ \t]+)?"
         + _SECRET_NAME
         + "="
-        + _value(),
+        + _value(_SHELL_END),
         "DB_PASSWORD='correct horse battery' ./manage.py migrate",
         _SECRET_NAME_WORDS,
         "shell-name",
@@ -397,9 +378,9 @@ SHELL_RULES: tuple[Rule, ...] = (
     Rule(
         "cli-secret-flag",
         "shell",
-        r"(?i)(?:^|\s)--?(?P<name>(?:[a-z0-9]+[\-_])*(?:password|passwd|pass|token|secret|"
-        r"api-?key|access-?key|secret-?key|auth-?token|client-?secret|passphrase|pat))"
-        r"(?:=|\s+)" + _value(),
+        r"--?(?i:(?P<name>(?:[a-z0-9]+[\-_])*(?:password|passwd|pass|token|secret|api-?key|"
+        r"access-?key|secret-?key|account-?key|auth-?token|client-?secret|passphrase|pat)))"
+        r"(?:=|[ \t]+)" + _value(),
         "psql --host db --password=hunter2 --dbname app",
         ("pass", "token", "secret", "key", "pat"),
         "cli-flag",
@@ -408,60 +389,94 @@ SHELL_RULES: tuple[Rule, ...] = (
     Rule(
         "mysql-password",
         "shell",
-        r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlsh|mariadb|mariadb-dump)"
-        r"\b[^\n;&|]*?\s-p" + _value(),
+        r"mysql[a-z]*\b[^\n;&|]*?[ \t]-p" + _value(),
         "mysql -h 127.0.0.1 -u root -pS3cr3t! appdb",
-        ("mysql", "mariadb"),
+        ("mysql",),
         "value",
         secret="S3cr3t!",
     ),
     Rule(
         "http-basic-user",
         "shell",
-        r"\b(?:curl|wget|http|xh)(?:\s[^\n;&|]*?)?\s(?:-u|--user|-a|--auth|--proxy-user|-U)"
-        r"(?:=|\s*)(?:'[^':\n]*:(?P<secret>[^'\n]+)'|\"[^\":\n]*:(?P<secret2>[^\"\n]+)\"|"
-        r"[^\s:'\"]*:(?P<secret3>[^\s'\"]+))",
+        r"-(?:u|-user|a|-auth|-proxy-user|U)(?:=|[ \t]*)(?:'[^':\n]*:(?P<secret>[^'\n]+)'|"
+        r"\"[^\":\n]*:(?P<secret2>[^\"\n]+)\"|[^\s:'\"]*:(?P<secret3>[^\s'\"]+))",
         "curl -u admin:pa55w0rd https://api.example.com/v1/items",
-        ("curl", "wget", "http", "xh"),
-        "value",
+        ("curl", "wget", "http ", "xh "),
+        "http-user",
         secret="pa55w0rd",
     ),
     Rule(
         "auth-header",
         "shell",
-        r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:(?:basic|bearer|token|digest|"
-        r"negotiate|ntlm|apikey|api-key|sso-key|key|jwt|dpop)\s+)?"
+        r"(?i)authorization[\"']?[ \t]*[:=][ \t]*[\"']?(?:(?:basic|bearer|token|digest|"
+        r"negotiate|ntlm|apikey|api-key|sso-key|key|jwt|dpop)[ \t]+)?"
         r"(?P<secret>[A-Za-z0-9+/=._~\-:]{8,})",
         "curl -H 'Authorization: Basic YWRtaW46czNjcjN0LXBhc3M=' https://example.com/api",
         ("authorization",),
-        "token",
+        "header",
         secret="YWRtaW46czNjcjN0LXBhc3M=",
     ),
     Rule(
         "api-key-header",
         "shell",
-        r"(?i)\b(?:x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|"
+        r"(?i)(?:x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|"
         r"x-goog-api-key|ocp-apim-subscription-key|x-vault-token|x-hasura-admin-secret|"
-        r"x-algolia-api-key|x-figma-token)[\"']?\s*:\s*[\"']?(?P<secret>[A-Za-z0-9+/=._~\-]{8,})",
+        r"x-algolia-api-key|x-figma-token)[\"']?[ \t]*:[ \t]*[\"']?"
+        r"(?P<secret>[A-Za-z0-9+/=._~\-]{8,})",
         'curl -H "X-Api-Key: 7f3b2c1d9e8a4f5b6c7d8e9f0a1b2c3d" https://api.example.com/',
-        ("api-key", "apikey", "-token", "subscription-key", "admin-secret"),
-        "token",
+        ("api-key", "apikey", "-token:", '-token"', "-token'", "subscription-key", "admin-secret"),
+        "header",
         secret="7f3b2c1d9e8a4f5b6c7d8e9f0a1b2c3d",
     ),
     Rule(
-        "registry-login-password",
+        "login-password",
         "shell",
-        r"\b(?:docker|podman|buildah|skopeo|nerdctl|helm\s+registry|oras)\s+login\b"
-        r"[^\n;&|]*?\s(?:-p|--password)(?:=|\s+)" + _value(),
+        r"login[ \t][^\n;&|]*?[ \t](?:-p|--password)(?:=|[ \t]+)" + _value(),
         "docker login -u deploy -p Tr0ub4dor registry.example.com",
         ("login",),
-        "value",
+        "login",
         secret="Tr0ub4dor",
+    ),
+    Rule(
+        "tool-password",
+        "shell",
+        r"(?:zip|unzip|7za?|sqlcmd|bcp|openssl)\b[^\n;&|]*?[ \t]-[Pkp][ \t]*" + _value(),
+        "zip -P Z1p-secret archive.zip notes.txt",
+        ("zip ", "7z ", "7za ", "sqlcmd", "bcp ", "openssl "),
+        "tool-password",
+        secret="Z1p-secret",
+    ),
+    Rule(
+        "ldap-password",
+        "shell",
+        r"ldap[a-z]*\b[^\n;&|]*?[ \t]-w[ \t]*" + _value(),
+        "ldapsearch -x -D cn=admin,dc=example,dc=com -w Ld4p-Secret -b dc=example,dc=com",
+        ("ldap",),
+        "value",
+        secret="Ld4p-Secret",
+    ),
+    Rule(
+        "smb-password",
+        "shell",
+        r"(?:-U|--user)(?:=|[ \t]*)[\"']?[^\s%\"']+%" + _value(),
+        "smbclient //fs/share -U alice%Smb-Pa55",
+        ("smbclient", "rpcclient", "smbmap", "cifs", "net "),
+        "smb",
+        secret="Smb-Pa55",
+    ),
+    Rule(
+        "htpasswd-password",
+        "shell",
+        r"htpasswd[ \t]+(?:-[A-Za-z]+[ \t]+)*\S+[ \t]+[^\s-]\S*[ \t]+" + _value(),
+        "htpasswd -b -c .htpasswd admin Htp4ss-word",
+        ("htpasswd",),
+        "htpasswd",
+        secret="Htp4ss-word",
     ),
     Rule(
         "redis-cli-password",
         "shell",
-        r"\bredis-cli\b[^\n;&|]*?\s(?:-a|--pass)\s+" + _value(),
+        r"redis-cli\b[^\n;&|]*?[ \t](?:-a|--pass)[ \t]+" + _value(),
         "redis-cli -h cache -a 'S3cr3t-redis' ping",
         ("redis-cli",),
         "value",
@@ -470,7 +485,7 @@ SHELL_RULES: tuple[Rule, ...] = (
     Rule(
         "sshpass-password",
         "shell",
-        r"\bsshpass\s+-p\s*" + _value(),
+        r"sshpass[ \t]+-p[ \t]*" + _value(),
         "sshpass -p 'winter2024' ssh deploy@203.0.113.7",
         ("sshpass",),
         "value",
@@ -479,10 +494,10 @@ SHELL_RULES: tuple[Rule, ...] = (
     Rule(
         "openssl-password",
         "shell",
-        r"(?i)\s-(?:pass|passin|passout)\s+pass:" + _value(),
+        r"pass:" + _value(),
         "openssl pkcs12 -export -in cert.pem -passout pass:Sup3rS3cret -out cert.p12",
         ("pass:",),
-        "value",
+        "openssl",
         secret="Sup3rS3cret",
     ),
 )
@@ -491,7 +506,7 @@ URL_RULES: tuple[Rule, ...] = (
     Rule(
         "url-password",
         "url",
-        r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s/@:'\"]*:(?P<secret>[^\s'\"]*)@"
+        r"(?m)://[^\s/@:'\"]*:(?P<secret>[^\s'\"]*)@"
         r"(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?:[/:?#\s'\"\\)\]>,;]|$)",
         "DATABASE_URL=postgres://app:p@ss/w:rd@db.internal:5432/app",
         ("://",),
@@ -501,7 +516,7 @@ URL_RULES: tuple[Rule, ...] = (
     Rule(
         "url-token",
         "url",
-        r"(?i)\b[a-z][a-z0-9+.\-]*://(?P<secret>[A-Za-z0-9_\-]{20,})@",
+        r"://(?P<secret>[A-Za-z0-9_\-]{20,})@",
         "git clone https://0123456789abcdef0123456789abcdef01234567@github.com/org/repo.git",
         ("://",),
         "entropy",
@@ -515,8 +530,8 @@ URL_RULES: tuple[Rule, ...] = (
         r"api_key|apikey|password|secret|client_secret)=(?P<secret>[^&\s#\"'<>]+)",
         "https://bucket.s3.amazonaws.com/f.tar?X-Amz-Date=20260101T000000Z"
         "&X-Amz-Signature=" + "0123456789abcdef" * 4,
-        ("token=", "auth=", "sig=", "signature=", "credential=", "key=", "password=", "secret="),
-        "value",
+        _URL_PARAM_KEYWORDS,
+        "param",
         secret="0123456789abcdef" * 4,
     ),
 )
@@ -525,7 +540,10 @@ DOTENV_RULES: tuple[Rule, ...] = (
     Rule(
         "dotenv-secret",
         "dotenv",
-        r"(?im)^[+\- ]?[ \t]*(?:export[ \t]+)?" + _SECRET_NAME + r"[ \t]*[=:][ \t]*" + _value(),
+        r"(?im)^[+\- ]?[ \t]*(?:export[ \t]+)?"
+        + _SECRET_NAME
+        + r"[ \t]*[=:][ \t]*"
+        + _value(r"(?:[ \t\r]|$)"),
         "+STRIPE_SECRET = 'not-a-real-secret-123'",
         _SECRET_NAME_WORDS,
         "shell-name",
@@ -534,19 +552,20 @@ DOTENV_RULES: tuple[Rule, ...] = (
     Rule(
         "netrc-password",
         "dotenv",
-        r"(?i)\b(?:login|machine)\s+\S+\s+password\s+(?P<secret>[^\s]+)",
+        r"(?i)login\s+\S+\s+password\s+(?P<secret>[^\s]+)",
         "machine api.example.com\n  login alice\n  password Netrc-Pa55",
         ("password",),
         "value",
         secret="Netrc-Pa55",
+        multiline=True,
     ),
     Rule(
         "npmrc-auth",
         "dotenv",
-        r"(?i):_(?:authToken|auth|password)\s*=\s*(?P<secret>[^\s]+)",
+        r"(?i):_(?:authToken|auth|password)[ \t]*=[ \t]*(?P<secret>[^\s]+)",
         "//npm.example.com/:_authToken=0123abcd-FAKE-fake-FAKE-0123456789ab",
         (":_auth", ":_password"),
-        "value",
+        "param",
         secret="0123abcd-FAKE-fake-FAKE-0123456789ab",
     ),
 )
@@ -555,14 +574,35 @@ ENTROPY_RULES: tuple[Rule, ...] = (
     Rule(
         "secret-assignment",
         "entropy",
-        r"(?i)(?P<name>[A-Za-z0-9_.\-]*(?:secret|token|passw(?:or)?d|passphrase|api_?key|"
+        r"(?im)(?P<name>[A-Za-z0-9_.\-]*(?:secret|token|passw(?:or)?d|passphrase|api_?key|"
         r"access_?key|private_?key|auth_?key|signing_?key|encryption_?key|client_?secret|"
-        r"credentials?|_key|auth|pwd))[\"']?\]?\s*(?:=|:|:=|=>|==|\?\?=)\s*"
-        r"(?:\"(?P<secret>[^\"\n]{4,300})\"|'(?P<secret2>[^'\n]{4,300})'|"
-        r"(?P<secret3>[A-Za-z0-9+/=_\-.~]{16,200})(?:[\s,;]|$))",
+        r"credentials?|_key|auth|pwd))[\"']?\]?[ \t]*(?:=|:|:=|=>|==|\?\?=)[ \t]*"
+        r"(?:\"(?P<secret>[^\"\n$][^\"\n]{3,})\"|'(?P<secret2>[^'\n$][^'\n]{3,})'|"
+        r"(?P<secret3>[A-Za-z0-9+/=_\-.~]{16,})(?:[\s,;]|$))",
         'self.client_secret = "Zq8vW2xR5tY7uI9oP1aS3dF6gH4jK0lM"',
         ("secret", "token", "passw", "passphrase", "key", "credential", "auth", "pwd"),
         "assignment",
+        secret="Zq8vW2xR5tY7uI9oP1aS3dF6gH4jK0lM",
+    ),
+    Rule(
+        "secret-pair",
+        "entropy",
+        r"(?i)[\"'](?P<name>[A-Za-z0-9_.\-]*(?:secret|token|passw(?:or)?d|api[_.\-]?key|"
+        r"access[_.\-]?key|secret[_.\-]?key|private[_.\-]?key|credentials?))[\"'][ \t]*"
+        r"(?:,|[ \t]+value=)[ \t]*(?:\"(?P<secret>[^\"\n$][^\"\n]{3,})\"|'(?P<secret2>[^'\n$][^'\n]{3,})')",
+        "conf.set('fs.s3a.secret.key', 'Zq8vW2xR5tY7uI9oP1aS3dF6gH4jK0lM')",
+        ("secret", "token", "passw", "key", "credential"),
+        "pair",
+        secret="Zq8vW2xR5tY7uI9oP1aS3dF6gH4jK0lM",
+    ),
+    Rule(
+        "secret-default",
+        "entropy",
+        r"(?:getenv|environ\.get|env\.get|ENV\.fetch)\([^,\n)]*,[ \t]*"
+        r"(?:\"(?P<secret>[^\"\n$][^\"\n]{3,})\"|'(?P<secret2>[^'\n$][^'\n]{3,})')",
+        "SIGNING_SECRET = os.environ.get('SIGNING', 'Zq8vW2xR5tY7uI9oP1aS3dF6gH4jK0lM')",
+        ("getenv", "environ.get", "env.get", "env.fetch"),
+        "default",
         secret="Zq8vW2xR5tY7uI9oP1aS3dF6gH4jK0lM",
     ),
 )
@@ -571,37 +611,47 @@ PERSONAL_RULES: tuple[Rule, ...] = (
     Rule(
         "email",
         "personal",
-        r"(?P<secret>[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24})\b",
+        r"(?P<secret>@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24})\b",
         "Author: Jane Roe <jane.roe@example.org>",
-        (),
+        ("@",),
         "email",
         secret="jane.roe@example.org",
+        extend_left="A-Za-z0-9._%+-",
     ),
     Rule(
         "ipv4",
         "personal",
         r"\b(?P<secret>(?:\d{1,3}\.){3}\d{1,3})\b",
-        "Connection to 203.0.113.45 port 22 closed.",
+        "Connection to 34.120.8.15 port 22 closed.",
         (),
         "ipv4",
-        secret="203.0.113.45",
+        secret="34.120.8.15",
     ),
     Rule(
         "ipv6",
         "personal",
-        r"(?i)(?P<secret>(?:[0-9a-f]{0,4}:){3,7}[0-9a-f]{0,4})",
-        "inet6 2001:db8:85a3::8a2e:370:7334/64 scope global",
+        r"(?P<secret>::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?)",
+        "inet6 2a02:6b8:85a3::8a2e:370:7334/64 scope global",
+        ("::",),
+        "ipv6",
+        secret="2a02:6b8:85a3::8a2e:370:7334",
+        extend_left="0-9A-Fa-f:",
+    ),
+    Rule(
+        "ipv6-full",
+        "personal",
+        r"\b(?P<secret>[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7})\b",
+        "Connecting to 2a02:06b8:0000:0042:0000:8a2e:0370:7334 port 443",
         (),
         "ipv6",
-        secret="2001:db8:85a3::8a2e:370:7334",
+        secret="2a02:06b8:0000:0042:0000:8a2e:0370:7334",
     ),
     Rule(
         "home-user",
         "personal",
-        r"(?:/home|/Users|/var/home)/(?P<secret>[A-Za-z0-9._\-]+)|"
-        r"(?i:[a-z]:\\Users\\)(?P<secret2>[^\\\s\"'<>|:*?]+)",
+        r"/(?:home|Users|var/home)/(?P<secret>[A-Za-z0-9._\-]+)",
         'File "/home/jdoe/project/train.py", line 3',
-        ("/home/", "/users/", "\\users\\"),
+        ("/home/", "/users/"),
         "home-user",
         secret="jdoe",
     ),
@@ -612,8 +662,38 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def escape_literal(text: str) -> str:
+    """``text`` as an RE2 pattern matching exactly it."""
+    return "".join(_escape_char(c) for c in text)
+
+
+def _escape_char(c: str) -> str:
+    if c.isalnum() or ord(c) > 127:
+        return c
+    return "\\" + c if c.isprintable() else f"\\x{{{ord(c):x}}}"
+
+
+def word_bounded(literal: str, body: str, start: bool = True) -> str:
+    """``body`` with ``\\b`` where ``literal``'s ends are word characters (at the start
+    only when ``start``: a leading ``\\b`` is better written as ``word_start``)."""
+    if start and (literal[:1].isalnum() or literal[:1] == "_"):
+        body = r"\b" + body
+    if literal[-1:].isalnum() or literal[-1:] == "_":
+        body += r"\b"
+    return body
+
+
+def literal_rule(name: str, category: str, words, check: str = "") -> Rule:
+    """A rule for any of ``words``, ignoring case, never inside a longer word."""
+    words = sorted(set(words), key=len, reverse=True)
+    starts = all(w[:1].isalnum() or w[:1] == "_" for w in words)
+    body = "|".join(word_bounded(w, escape_literal(w), start=not starts) for w in words)
+    pattern = f"(?i)(?P<secret>{body})"
+    return Rule(name, category, pattern, words[0], tuple(words), check, word_start=starts)
+
+
 def table_digest(rules: tuple[Rule, ...] = RULES) -> str:
     """A short hash of the rule table's content, pinned by ``RULESET_DIGEST``."""
-    rows = [[r.name, r.category, r.pattern, list(r.keywords), r.check] for r in rules]
-    blob = json.dumps(rows, separators=(",", ":")).encode()
+    rows = [dataclasses.astuple(r) for r in rules]
+    blob = json.dumps(rows, separators=(",", ":"), default=list).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
