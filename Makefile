@@ -4,7 +4,7 @@
 .PHONY: demo test lint bench
 
 demo:
-	bash scripts/install-deps.sh
+	bash scripts/install-deps.sh demo
 	python3 scripts/demo.py
 
 test:

@@ -77,8 +77,7 @@ def write(root: Path, facts: CardFacts) -> None:
 
 
 def readme(facts: CardFacts) -> str:
-    ext = "parquet" if facts.file_format == "parquet" else "jsonl"
-    return "\n".join([_header(ext), _body(facts)])
+    return "\n".join([_header(_ext(facts)), _body(facts)])
 
 
 def _header(ext: str) -> str:
@@ -139,8 +138,9 @@ Every label is defined in the recorder's `docs/labels.md`.
 ## Redaction
 
 Every text value was redacted with rule set `{red.get("ruleset_version")}` at export time,
-then scanned again: no rule matches anything in this dataset
-({red.get("leak_scan", {}).get("values_scanned", 0)} distinct values scanned).
+then checked: no rule matches any text in this dataset (the leak scan read
+{red.get("leak_scan", {}).get("values_scanned", 0)} distinct values; the rest are values the
+redaction had just read unchanged, or verbatim copies of them).
 Rows with redactions: {red.get("rows_with_findings", 0)}. Rules that fired: {rules}.
 The `redactions` column of `events` says which rule replaced what, never the secret.
 

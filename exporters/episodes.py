@@ -68,7 +68,7 @@ class EpisodeSplitter:
     def task_mark(self, text: str | None) -> None:
         task = (text or "").strip() or None
         if self.current.steps:
-            self._close("task_mark", task, marked=True)
+            self._close("task_mark", task, next_marked=True)
         else:
             self.current.task, self.current.marked = task, True
 

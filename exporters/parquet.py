@@ -11,7 +11,7 @@ from pathlib import Path
 from exporters.sink import PartitionedSink
 
 COMPRESSION = "zstd"
-COMPRESSION_LEVEL = 3
+COMPRESSION_LEVEL = 1
 
 
 class ParquetSink(PartitionedSink):

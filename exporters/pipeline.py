@@ -1,12 +1,14 @@
-"""One export from start to end: select sessions, stream their events through redaction,
-the step builder and the episode splitter, write the three tables, the card and
-meta/info.json, and move the finished dataset into place.
+"""One export from start to end: select sessions, export each (on several cores when there
+are several), assemble their files, write the card and meta/info.json, and move the
+finished dataset into place.
 
 The dataset is written into a hidden staging directory beside ``--out`` and renamed
 into place only once complete, so a failed export (a leak found, a full disk)
-leaves nothing behind. The export id, which names the files, is a digest of what
-was exported and how: exporting the same sessions again gives the same ids,
-rows and file names.
+leaves nothing behind. Each session is exported into a work directory of its own
+(:mod:`exporters.session`); assembling numbers the files of each partition in
+session order, so the result does not depend on how many workers ran. The export
+id, which names the files, is a digest of what was exported and how: exporting the
+same sessions again gives the same ids, rows and file names.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections import Counter
@@ -22,22 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporters import card as card_mod
-from exporters.episodes import DEFAULT_MAX_STEPS, EpisodeSplitter
+from exporters.episodes import DEFAULT_MAX_STEPS
 from exporters.redaction import ExportRedaction, build_export_redactor
-from exporters.source import (
-    PAGE_ROWS,
-    ExportError,
-    SessionFilter,
-    SessionInfo,
-    iter_event_pages,
-    select_sessions,
-)
-from exporters.steps import StepBuilder
-from exporters.tables import episode_row, episodes_table, events_table, steps_table, utc_date
-from schemas.arrow import EXPORT_TABLES
+from exporters.session import SessionJob, SessionOutput, export_session
+from exporters.source import PAGE_ROWS, ExportError, SessionFilter, SessionInfo, select_sessions
+from exporters.tables import utc_date
+from schemas.arrow import EXPORT_TABLES, export_spec
 
 FORMATS = ("parquet", "jsonl")
-STEP_BATCH_ROWS = 20_000
+# Sessions are exported in worker processes only when there is this much to do.
+PARALLEL_MIN_EVENTS = 50_000
 
 
 @dataclass
@@ -50,6 +47,7 @@ class ExportOptions:
     max_steps: int = DEFAULT_MAX_STEPS
     overwrite: bool = False
     page_rows: int = PAGE_ROWS
+    workers: int | None = None  # None: one per core for large exports, else in-process
     # Narrow the selection further (where "only approved sessions" will plug in).
     filters: Sequence[SessionFilter] = ()
 
@@ -77,28 +75,34 @@ def export(lay, options: ExportOptions, reader=None, progress: Progress | None =
     if options.file_format not in FORMATS:
         raise ExportError(f"unknown format {options.file_format!r}: use parquet or jsonl")
     config = load_config(lay)
-    redaction = ExportRedaction(build_export_redactor(lay, config))
+    redactor = build_export_redactor(lay, config)
     if reader is not None:
-        return _Export(lay, config, options, redaction, reader, progress).run()
+        return _Export(lay, config, options, redactor, reader, progress).run()
     with client.reader(lay) as log_reader:
-        return _Export(lay, config, options, redaction, log_reader, progress).run()
+        return _Export(lay, config, options, redactor, log_reader, progress).run()
+
+
+def make_sink(file_format: str, root: Path, export_id: str):
+    if file_format == "jsonl":
+        from exporters.jsonl import JsonlSink
+
+        return JsonlSink(root, export_id)
+    from exporters.parquet import ParquetSink
+
+    return ParquetSink(root, export_id)
 
 
 class _Export:
-    def __init__(self, lay, config, options: ExportOptions, redaction, reader, progress):
+    def __init__(self, lay, config, options: ExportOptions, redactor, reader, progress):
         self.lay = lay
         self.config = config
         self.options = options
-        self.redaction = redaction
+        self.redactor = redactor
+        self.redaction = ExportRedaction(redactor)  # the summary of all sessions
         self.reader = reader
         self.progress = progress or (lambda done, total: None)
         gap = options.idle_gap_minutes
         self.idle_gap = float(config.get("episodes.idle_gap_minutes") if gap is None else gap)
-        self.counts: Counter = Counter()
-        self.kinds: Counter = Counter()
-        self.labels: Counter = Counter()
-        self.session_rows: list[dict] = []
-        self.time_range: list[dt.datetime] = []
 
     # -- the whole export -----------------------------------------------------------------
 
@@ -121,118 +125,104 @@ class _Export:
         except OSError as exc:
             raise ExportError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
         try:
-            files = self._write(staging, export_id, sessions)
+            outputs = self._export_sessions(staging, export_id, sessions)
+            totals = _merge(outputs, self.redaction)
+            files = self._assemble(staging, export_id, sessions, totals["counts"])
+            facts = self._facts(export_id, sessions, outputs, totals, files)
+            card_mod.write(staging, facts)
             _move_into_place(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return ExportResult(
-            out=out, export_id=export_id, sessions=len(sessions), counts=dict(self.counts),
-            files=files, redaction=self.redaction.summary.as_dict(), labels=dict(self.labels),
+            out=out, export_id=export_id, sessions=len(sessions), counts=totals["counts"],
+            files=files, redaction=self.redaction.summary.as_dict(), labels=totals["labels"],
             seconds=time.monotonic() - started,
         )  # fmt: skip
 
-    def _write(self, root: Path, export_id: str, sessions: list[SessionInfo]) -> dict:
-        sink = _sink(self.options.file_format, root, export_id)
+    def _jobs(self, staging: Path, export_id: str, sessions: list[SessionInfo]):
+        return [
+            SessionJob(
+                home=str(self.lay.home),
+                session=s,
+                ordinal=i,
+                work_dir=str(staging / ".work" / f"{i:06d}"),
+                export_id=export_id,
+                file_format=self.options.file_format,
+                idle_gap_minutes=self.idle_gap,
+                max_steps=self.options.max_steps,
+                page_rows=self.options.page_rows,
+                output_cap=self.config.output_cap,
+            )
+            for i, s in enumerate(sessions)
+        ]
+
+    def _export_sessions(self, staging: Path, export_id: str, sessions) -> list[SessionOutput]:
+        jobs = self._jobs(staging, export_id, sessions)
         total = sum(s.events for s in sessions)
-        done = 0
+        done = [0]
+
+        def advance(events: int) -> None:
+            done[0] += events
+            self.progress(done[0], total)
+
         self.progress(0, total)
-        for session in sessions:
-            for events in self._session(sink, session):
-                done += events
-                self.progress(done, total)
-        self._write_empty_tables(sink, sessions)
-        stats = sink.close()
-        files = {n: {"files": s.files, "bytes": s.bytes} for n, s in stats.items()}
-        card_mod.write(root, self._facts(export_id, sessions, files))
+        workers = self._workers(sessions, total)
+        if workers <= 1:
+            return [export_session(job, self.reader, self.redactor, advance) for job in jobs]
+        from exporters.workers import run_in_workers
+
+        return run_in_workers(jobs, workers, advance)
+
+    def _workers(self, sessions: list[SessionInfo], total: int) -> int:
+        if self.options.workers is not None:
+            return max(1, min(self.options.workers, len(sessions)))
+        if total < PARALLEL_MIN_EVENTS:
+            return 1
+        return max(1, min(os.cpu_count() or 1, len(sessions)))
+
+    # -- assembling the dataset -------------------------------------------------------------
+
+    def _assemble(self, staging: Path, export_id: str, sessions, counts) -> dict:
+        """Move every session's files into the dataset, numbered per partition in session
+        order; write an empty file for a table without rows. Returns files and bytes."""
+        work = staging / ".work"
+        numbers: dict[Path, int] = {}
+        files: dict[str, dict[str, int]] = {n: {"files": 0, "bytes": 0} for n in EXPORT_TABLES}
+        for session_dir in sorted(work.iterdir()) if work.exists() else []:
+            for path in sorted(session_dir.rglob("part-*")):
+                relative = path.relative_to(session_dir)
+                table, folder = relative.parts[0], staging / relative.parent
+                folder.mkdir(parents=True, exist_ok=True)
+                n = numbers.get(folder, 0)
+                numbers[folder] = n + 1
+                target = folder / f"part-{export_id}-{n:05d}{path.suffix}"
+                path.rename(target)
+                files[table]["files"] += 1
+                files[table]["bytes"] += target.stat().st_size
+        shutil.rmtree(work, ignore_errors=True)
+        empty = [name for name in EXPORT_TABLES if not counts[name]]
+        if empty:
+            self._write_empty(staging, export_id, sessions, empty, files)
         return files
 
-    # -- one session ----------------------------------------------------------------------
-
-    def _session(self, sink, session: SessionInfo):
-        """Export one session; yields the number of events done after each page."""
-        researcher = session.researcher
-        steps: list = []
-        episodes: list[dict] = []
-
-        def on_episode(episode) -> None:
-            steps.extend(episode.steps)
-            episodes.append(episode_row(episode))
-            self._count_episode(episodes[-1])
-
-        splitter = EpisodeSplitter(
-            session.session_id, on_episode, self.idle_gap, self.options.max_steps
-        )
-        builder = StepBuilder(session.session_id, splitter)
-        for page in iter_event_pages(self.reader, session.session_id, self.options.page_rows):
-            redacted = self.redaction.redact_events(page)
-            table = events_table(redacted, researcher, self.config.output_cap)
-            self._emit(sink, "events", table)
-            self._note_events(table)
-            builder.feed(redacted)
-            if len(steps) >= STEP_BATCH_ROWS:
-                self._emit(sink, "steps", steps_table(steps, researcher))
-                steps.clear()
-            yield page.num_rows
-        splitter.finish(session_ended=session.ended_at is not None)
-        if steps:
-            self._emit(sink, "steps", steps_table(steps, researcher))
-        if episodes:
-            self._emit(sink, "episodes", episodes_table(episodes, researcher))
-        self.session_rows.append(self._session_row(session, builder.events, splitter.count))
-
-    def _emit(self, sink, name: str, table) -> None:
-        self.redaction.scan(name, table)
-        sink.write(name, table)
-        self.counts[name] += table.num_rows
-
-    # -- bookkeeping for the card -----------------------------------------------------
-
-    def _note_events(self, table) -> None:
-        import pyarrow.compute as pc
-
-        kinds = pc.binary_join_element_wise(
-            table.column("source"), table.column("event_type"), "/"
-        ).value_counts()
-        for item in kinds.to_pylist():
-            self.kinds[item["values"]] += item["counts"]
-        bounds = pc.min_max(table.column("ts_start")).as_py()
-        self.time_range.extend(v for v in bounds.values() if v is not None)
-
-    def _count_episode(self, row: dict) -> None:
-        labels = self.labels
-        labels["failures"] += row["num_failures"]
-        labels["recoveries"] += row["num_recoveries"]
-        labels["retries"] += row["num_retries"]
-        labels["loop_steps"] += row["num_loop_steps"]
-        labels["episodes_with_task"] += row["task"] is not None
-        success = row["success"]
-        key = {True: "successful_episodes", False: "failed_episodes", None: "unknown_episodes"}
-        labels[key[success]] += 1
-
-    def _session_row(self, s: SessionInfo, events: int, episodes: int) -> dict:
-        return {
-            "session_id": s.session_id,
-            "name": self.redaction.redact_text(s.name),
-            "researcher": s.researcher,
-            "started_at": _iso(s.started_at),
-            "ended_at": _iso(s.ended_at),
-            "utc_offset_min": s.utc_offset_min,
-            "events": events,
-            "episodes": episodes,
-        }
-
-    def _write_empty_tables(self, sink, sessions: list[SessionInfo]) -> None:
+    def _write_empty(self, staging, export_id, sessions, names, files) -> None:
         first = sessions[0]
-        date = utc_date(int(first.started_at.replace(tzinfo=dt.UTC).timestamp() * 1_000_000))
-        for name in EXPORT_TABLES:
-            if not self.counts[name]:
-                sink.write_empty(name, {"researcher": first.researcher, "date": date})
+        day = utc_date(int(first.started_at.replace(tzinfo=dt.UTC).timestamp() * 1_000_000))
+        sink = make_sink(self.options.file_format, staging, export_id)
+        for name in names:
+            sink.write_empty(name, {"researcher": first.researcher, "date": day})
+        for name, stats in sink.close().items():
+            files[name]["files"] += stats.files
+            files[name]["bytes"] += stats.bytes
 
-    def _facts(self, export_id: str, sessions, files) -> card_mod.CardFacts:
+    # -- the card -------------------------------------------------------------------------
+
+    def _facts(self, export_id: str, sessions, outputs, totals, files) -> card_mod.CardFacts:
         from recorder import __version__
 
-        names = [row["name"] for row in self.session_rows if row["name"]]
+        rows = [self._session_row(s, o) for s, o in zip(sessions, outputs, strict=True)]
+        names = [row["name"] for row in rows if row["name"]]
         if names:  # session names are text written to the dataset: scan them too
             import pyarrow as pa
 
@@ -243,18 +233,28 @@ class _Export:
             recorder_version=__version__,
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             researchers=sorted({s.researcher for s in sessions}),
-            sessions=self.session_rows,
-            counts={name: self.counts[name] for name in EXPORT_TABLES},
-            events_by_kind=dict(self.kinds),
+            sessions=rows,
+            counts=totals["counts"],
+            events_by_kind=dict(sorted(totals["kinds"].items())),
             files=files,
-            time_range={
-                "start": _iso(min(self.time_range)) if self.time_range else None,
-                "end": _iso(max(self.time_range)) if self.time_range else None,
-            },
+            time_range={"start": _iso(totals["time_min"]), "end": _iso(totals["time_max"])},
             redaction=self.redaction.summary.as_dict(),
-            labels=dict(self.labels),
+            labels=totals["labels"],
             settings=self._settings(),
         )
+
+    def _session_row(self, s: SessionInfo, out: SessionOutput) -> dict:
+        return {
+            "session_id": s.session_id,
+            "name": self.redaction.redact_text(s.name),
+            "researcher": s.researcher,
+            "started_at": _iso(s.started_at),
+            "ended_at": _iso(s.ended_at),
+            "utc_offset_min": s.utc_offset_min,
+            "events": out.events,
+            "steps": out.counts["steps"],
+            "episodes": out.episodes,
+        }
 
     def _settings(self) -> dict:
         from exporters.steps import ATTRIBUTION_SLACK_US, OUTPUT_TAIL_CHARS, TERMINAL_CHARS
@@ -277,20 +277,35 @@ class _Export:
             "file_format": self.options.file_format,
             "ruleset": self.redaction.summary.ruleset_version,
             "settings": self._settings(),
+            "schemas": [export_spec(name) for name in EXPORT_TABLES],
             "sessions": [[s.session_id, s.events, s.max_seq, _iso(s.ended_at)] for s in sessions],
         }
         text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _sink(file_format: str, root: Path, export_id: str):
-    if file_format == "jsonl":
-        from exporters.jsonl import JsonlSink
-
-        return JsonlSink(root, export_id)
-    from exporters.parquet import ParquetSink
-
-    return ParquetSink(root, export_id)
+def _merge(outputs: list[SessionOutput], redaction: ExportRedaction) -> dict:
+    counts: Counter = Counter()
+    kinds: Counter = Counter()
+    labels: Counter = Counter()
+    summary = redaction.summary
+    for out in outputs:
+        counts.update(out.counts)
+        kinds.update(out.kinds)
+        labels.update(out.labels)
+        summary.findings_by_rule.update(out.findings_by_rule)
+        summary.findings_by_category.update(out.findings_by_category)
+        summary.rows_with_findings += out.rows_with_findings
+        summary.values_scanned += out.values_scanned
+    lows = [o.time_min for o in outputs if o.time_min is not None]
+    highs = [o.time_max for o in outputs if o.time_max is not None]
+    return {
+        "counts": {name: counts[name] for name in EXPORT_TABLES},
+        "kinds": kinds,
+        "labels": dict(labels),
+        "time_min": min(lows) if lows else None,
+        "time_max": max(highs) if highs else None,
+    }
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 from exporters.source import ExportError
 
 # Event columns that hold free text (``extra`` is JSON text, checked to stay JSON).
+# Text columns of the steps table that are verbatim copies of event values the export has
+# already verified (found clean by the redaction pass, or scanned): not scanned twice.
+STEP_COPIES = (
+    "observation.cwd", "observation.repository", "observation.git_head",
+    "observation.git_branch", "observation.files_changed[]", "action.command", "action.path",
+    "action.old_path", "action.diff", "outcome.files_changed[]",
+)  # fmt: skip
+
 EVENT_TEXT_COLUMNS = (
     "command", "output", "diff", "text", "cwd", "path", "old_path", "repo", "window_title",
     "git_branch", "extra",
@@ -94,11 +102,16 @@ class ExportRedaction:
 
     # -- leak scan --------------------------------------------------------------------------
 
-    def scan(self, table_name: str, table) -> None:
-        """Raise ExportError if any redaction rule matches a text value of ``table``."""
+    def scan(self, table_name: str, table, skip=(), rows=None) -> None:
+        """Raise ExportError if any redaction rule matches a text value of ``table``.
+
+        ``skip`` names column paths that are verbatim copies of values already verified;
+        ``rows`` maps a column to a boolean mask of the rows to scan (the others were just
+        found clean by the redaction pass, which runs the same matcher on the same text).
+        """
         from recorder.redaction import LeakFound
 
-        for column, values in _text_values(table):
+        for column, values in _text_values(table, set(skip), rows or {}):
             # The engine's batch pass finds the few values any rule may match; each of those
             # then gets the engine's own verdict.
             results = self.redactor.redact_many(values)
@@ -113,13 +126,29 @@ class ExportRedaction:
                     ) from None
             self.summary.values_scanned += len(values)
 
+    def changed_rows(self, original, table) -> dict:
+        """Per text column of an events table: the rows whose value differs from the log's
+        (redacted now, or cut to the output cap). Only those need the leak scan."""
+        import pyarrow.compute as pc
 
-def _text_values(table):
+        masks = {}
+        for name in EVENT_TEXT_COLUMNS:
+            before, after = original.column(name), table.column(name)
+            same = pc.or_kleene(
+                pc.equal(before, after), pc.and_(pc.is_null(before), pc.is_null(after))
+            )
+            masks[name] = pc.invert(pc.fill_null(same, False))
+        return masks
+
+
+def _text_values(table, skip: set[str], rows: dict):
     """(column path, distinct non-null strings) for every string leaf of ``table``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     def leaves(name, array):
+        if name in skip:
+            return
         kind = array.type
         if pa.types.is_struct(kind):
             for i in range(kind.num_fields):
@@ -131,6 +160,8 @@ def _text_values(table):
 
     for name in table.column_names:
         column = table.column(name)
+        if name in rows:
+            column = column.filter(rows[name])
         for chunk in column.chunks:
             for path, array in leaves(name, chunk):
                 values = pc.drop_null(pc.unique(array)).to_pylist()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from recorder.errors import RecorderError
 
-PAGE_ROWS = 50_000
+PAGE_ROWS = 20_000
 
 # Columns of the events table an export reads (host, username and pids stay behind).
 EVENT_COLUMNS = (
@@ -111,30 +111,34 @@ def _session_rows(reader) -> list[dict]:
 def iter_event_pages(reader, session_id: str, page_rows: int = PAGE_ROWS) -> Iterator:
     """The session's events as Arrow tables of at most ``page_rows`` rows, ordered by
     ``(ts_start, seq)``: the order things happened (``seq`` is the order of ingest, which
-    interleaves producers by file, not by time)."""
+    interleaves producers by file, not by time).
+
+    One narrow query first finds every page's last ``(ts_start, seq)``; each page then
+    reads and sorts only its own rows, so a long session costs linear time.
+    """
+    bounds = reader.arrow(
+        f"""SELECT t, seq FROM (
+                SELECT epoch_us(ts_start) AS t, seq,
+                       row_number() OVER (ORDER BY ts_start, seq) AS rn
+                FROM events WHERE session_id = ?)
+            WHERE rn % {int(page_rows)} = 0 ORDER BY rn""",
+        [session_id],
+    ).to_pylist()
     columns = ", ".join(EVENT_COLUMNS)
     base = f"SELECT {columns} FROM events WHERE session_id = ?"
-    order = f" ORDER BY ts_start, seq LIMIT {int(page_rows)}"
-    last: tuple | None = None
-    while True:
-        if last is None:
-            page = reader.arrow(base + order, [session_id])
-        else:
-            page = reader.arrow(
-                base + " AND (ts_start > make_timestamp(?::BIGINT)"
-                " OR (ts_start = make_timestamp(?::BIGINT) AND seq > ?))" + order,
-                [session_id, last[0], last[0], last[1]],
-            )
-        if page.num_rows == 0:
-            return
-        yield page
-        if page.num_rows < page_rows:
-            return
-        last = (_epoch_us(page.column("ts_start")[-1]), page.column("seq")[-1].as_py())
-
-
-def _epoch_us(scalar) -> int:
-    """A timestamp scalar as integer microseconds (JSON-safe for the daemon's socket)."""
-    import pyarrow as pa
-
-    return scalar.cast(pa.timestamp("us")).cast(pa.int64()).as_py()
+    after = " AND (ts_start > make_timestamp(?::BIGINT) OR (ts_start = make_timestamp(?::BIGINT) AND seq > ?))"
+    upto = " AND (ts_start < make_timestamp(?::BIGINT) OR (ts_start = make_timestamp(?::BIGINT) AND seq <= ?))"
+    order = " ORDER BY ts_start, seq"
+    low: dict | None = None
+    for high in [*bounds, None]:
+        sql, params = base, [session_id]
+        if low is not None:
+            sql += after
+            params += [low["t"], low["t"], low["seq"]]
+        if high is not None:
+            sql += upto
+            params += [high["t"], high["t"], high["seq"]]
+        page = reader.arrow(sql + order, params)
+        if page.num_rows:
+            yield page
+        low = high

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import attrgetter
 
+from exporters.textcut import clean_tail
 from schemas.arrow import export_schema
 
 _DAY_US = 86_400_000_000
@@ -29,7 +31,10 @@ def events_table(page, researcher: str, output_cap: int):
     output = page.column("output")
     too_long = pc.fill_null(pc.greater(pc.utf8_length(output), output_cap), False)
     if pc.any(too_long).as_py():
-        output = pc.if_else(too_long, pc.utf8_slice_codeunits(output, -output_cap), output)
+        values = output.to_pylist()
+        for i in pc.indices_nonzero(too_long).to_pylist():
+            values[i] = clean_tail(values[i], output_cap)
+        output = pa.array(values, pa.string())
     truncated = pc.or_kleene(page.column("output_truncated"), pc.if_else(too_long, True, None))
     columns = {
         "researcher": pa.array([researcher] * n, pa.string()),
@@ -44,9 +49,13 @@ def events_table(page, researcher: str, output_cap: int):
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-@lru_cache(maxsize=4096)
 def utc_date(ts_us: int) -> str:
-    day = ts_us // _DAY_US
+    """``YYYY-MM-DD`` of a UTC timestamp in microseconds."""
+    return _day(ts_us // _DAY_US)
+
+
+@lru_cache(maxsize=4096)
+def _day(day: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
 
 
@@ -57,63 +66,70 @@ def steps_table(steps: Sequence, researcher: str):
     t = {f.name: f.type for f in schema}
     obs_t = t["observation"]
     prev_t = obs_t.field("previous_outcome").type
-    ts = [s.ts for s in steps]
-    prev = [s.prev for s in steps]
-    prev_valid = pa.array([p is not None for p in prev])
+
+    def col(name: str) -> list:
+        return list(map(attrgetter(name), steps))
+
+    prev = col("prev")
     prev_cols = [
         pa.array([p[k] if p is not None else None for p in prev], prev_t.field(k).type)
         for k in range(prev_t.num_fields)
     ]
+    prev_missing = pa.array([p is None for p in prev])
     observation = _struct(pa, obs_t, {
-        "cwd": [s.cwd for s in steps],
-        "repository": [s.repo for s in steps],
-        "git_head": [s.head for s in steps],
-        "git_branch": [s.branch for s in steps],
-        "terminal": [s.terminal for s in steps],
-        "files_changed": [s.files_before for s in steps],
+        "cwd": col("cwd"),
+        "repository": col("repo"),
+        "git_head": col("head"),
+        "git_branch": col("branch"),
+        "terminal": _shared_string_lists(pa, col("terminal")),
+        "files_changed": col("files_before"),
         "previous_outcome": pa.StructArray.from_arrays(
-            prev_cols, fields=list(prev_t), mask=pa.compute.invert(prev_valid)
+            prev_cols, fields=list(prev_t), mask=prev_missing
         ),
-        "ms_since_previous_step": [s.gap_ms for s in steps],
-        "task": [s.task for s in steps],
+        "ms_since_previous_step": col("gap_ms"),
+        "task": col("task"),
     })  # fmt: skip
     action = _struct(pa, t["action"], {
-        "type": [s.action_type for s in steps],
-        "command": [s.command for s in steps],
-        "path": [s.path for s in steps],
-        "old_path": [s.old_path for s in steps],
-        "diff": [s.diff for s in steps],
+        "type": col("action_type"),
+        "command": col("command"),
+        "path": col("path"),
+        "old_path": col("old_path"),
+        "diff": col("diff"),
     })  # fmt: skip
     outcome = _struct(pa, t["outcome"], {
-        "exit_code": [s.exit_code for s in steps],
-        "output_tail": [s.output_tail for s in steps],
-        "duration_ms": [s.duration_ms for s in steps],
-        "lines_added": [s.lines_added for s in steps],
-        "lines_removed": [s.lines_removed for s in steps],
-        "files_changed": [s.files_after for s in steps],
+        "exit_code": col("exit_code"),
+        "output_tail": col("output_tail"),
+        "duration_ms": col("duration_ms"),
+        "lines_added": col("lines_added"),
+        "lines_removed": col("lines_removed"),
+        "files_changed": col("files_after"),
     })  # fmt: skip
+    ts = col("ts")
+    commands = [s.kind == "command" for s in steps]
     columns = {
         "researcher": [researcher] * len(steps),
-        "date": [utc_date(x) for x in ts],
-        "episode_id": [s.episode_id for s in steps],
-        "session_id": [s.session_id for s in steps],
-        "step_index": [s.index for s in steps],
+        "date": list(map(utc_date, ts)),
+        "episode_id": col("episode_id"),
+        "session_id": col("session_id"),
+        "step_index": col("index"),
         "ts": ts,
-        "utc_offset_min": [s.offset for s in steps],
-        "is_first": [s.is_first for s in steps],
-        "is_last": [s.is_last for s in steps],
-        "is_terminal": [s.is_terminal for s in steps],
+        "utc_offset_min": col("offset"),
+        "is_first": col("is_first"),
+        "is_last": col("is_last"),
+        "is_terminal": col("is_terminal"),
         "observation": observation,
         "action": action,
         "outcome": outcome,
-        "source_event_ids": [s.source_ids for s in steps],
-        "failed": [s.failed for s in steps],
-        "is_test_or_build": [s.test_or_build if s.kind == "command" else None for s in steps],
-        "is_retry_of": [s.is_retry_of for s in steps],
-        "recovered_by_step": [s.recovered_by_step for s in steps],
-        "time_to_recovery_ms": [s.time_to_recovery_ms for s in steps],
-        "in_edit_run_fix_loop": [s.in_loop for s in steps],
-        "pause_class": [s.pause_class for s in steps],
+        "source_event_ids": col("source_ids"),
+        "failed": col("failed"),
+        "is_test_or_build": [
+            tb if cmd else None for tb, cmd in zip(col("test_or_build"), commands, strict=True)
+        ],
+        "is_retry_of": col("is_retry_of"),
+        "recovered_by_step": col("recovered_by_step"),
+        "time_to_recovery_ms": col("time_to_recovery_ms"),
+        "in_edit_run_fix_loop": col("in_loop"),
+        "pause_class": col("pause_class"),
     }
     return _table(pa, schema, columns)
 
@@ -159,6 +175,30 @@ def episode_row(e) -> dict:
         "num_loop_steps": labels.loop_steps,
         "num_test_runs": labels.test_runs,
     }
+
+
+def _shared_string_lists(pa, lists: list):
+    """A list<string> array from sequences that share their string objects (the terminal
+    transcripts of consecutive steps): each distinct string is converted once."""
+    index: dict[int, int] = {}
+    uniques: list[str] = []
+    flat: list[int] = []
+    offsets = [0]
+    previous: object = None
+    for items in lists:
+        if items is previous:  # the same screen as the step before (no command ended)
+            flat.extend(flat[offsets[-2] : offsets[-1]])
+        else:
+            for text in items:
+                position = index.get(id(text))
+                if position is None:
+                    position = index[id(text)] = len(uniques)
+                    uniques.append(text)
+                flat.append(position)
+            previous = items
+        offsets.append(len(flat))
+    values = pa.array(uniques, pa.string()).take(pa.array(flat, pa.int32()))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 
 
 def _struct(pa, struct_type, children: dict):

@@ -2,16 +2,17 @@
 # Install what the recorder and its tests need on a fresh Debian/Ubuntu machine:
 # system packages with apt-get, then the project and its test extras with pip.
 #   scripts/install-deps.sh          runtime only (tmux, git, the package)
+#   scripts/install-deps.sh demo     also Hugging Face datasets, to load the demo's export
 #   scripts/install-deps.sh test     also zsh, vim, shellcheck, Xvfb and the test extras
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(tmux git)
 extra="."
-if [ "${1:-}" = "test" ]; then
-  want+=(zsh vim shellcheck xvfb)
-  extra=".[test]"
-fi
+case "${1:-}" in
+  demo) extra=".[demo]" ;;
+  test) want+=(zsh vim shellcheck xvfb); extra=".[test]" ;;
+esac
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -42,9 +42,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from recorder.cli import browse, recording, scrub, setup
+    from recorder.cli import browse, export, recording, scrub, setup
 
-    for module in (recording, browse, setup, scrub):
+    for module in (recording, browse, setup, scrub, export):
         for command in module.COMMANDS:
             # -h everywhere, also when a command is invoked on its own (as tests do).
             command.context_settings.setdefault("help_option_names", HELP_OPTIONS)

@@ -1,0 +1,164 @@
+"""Exporting one session: the unit of work of an export, run in-process or in a worker.
+
+:func:`export_session` streams a session's events page by page through redaction,
+the events table, the step builder and the episode splitter, scans and writes
+each batch into the session's own work directory, and returns what the dataset
+card needs to know (:class:`SessionOutput`). It holds at most one page of events
+and the steps of the episodes not yet written, so memory does not grow with the
+session. :mod:`exporters.pipeline` runs one job per session, on several cores
+when there are several sessions, and assembles their files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exporters.episodes import EpisodeSplitter
+from exporters.redaction import STEP_COPIES
+from exporters.source import SessionInfo, iter_event_pages
+from exporters.steps import StepBuilder
+from exporters.tables import episode_row, episodes_table, events_table, steps_table
+
+STEP_BATCH_ROWS = 10_000  # steps are written in batches of about this many rows
+
+
+@dataclass(frozen=True)
+class SessionJob:
+    """Everything a worker needs to export one session (picklable)."""
+
+    home: str
+    session: SessionInfo
+    ordinal: int  # position of the session in the export: orders its files
+    work_dir: str  # where this session's files go before assembly
+    export_id: str
+    file_format: str
+    idle_gap_minutes: float
+    max_steps: int
+    page_rows: int
+    output_cap: int
+
+
+@dataclass
+class SessionOutput:
+    ordinal: int
+    counts: Counter = field(default_factory=Counter)
+    kinds: Counter = field(default_factory=Counter)
+    labels: Counter = field(default_factory=Counter)
+    time_min: dt.datetime | None = None
+    time_max: dt.datetime | None = None
+    events: int = 0
+    episodes: int = 0
+    findings_by_rule: Counter = field(default_factory=Counter)
+    findings_by_category: Counter = field(default_factory=Counter)
+    rows_with_findings: int = 0
+    values_scanned: int = 0
+
+
+def export_session(job: SessionJob, reader, redactor, progress: Callable[[int], None]):
+    """Export ``job.session`` reading with ``reader`` and redacting with the engine
+    ``redactor``; ``progress(n)`` after each page of ``n`` events."""
+    # Steps hold no reference cycles, so reference counting frees them; the cyclic
+    # collector would only walk the many live steps again and again (a third of the time).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _export_session(job, reader, redactor, progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int], None]):
+    from exporters.pipeline import make_sink
+    from exporters.redaction import ExportRedaction
+
+    session = job.session
+    researcher = session.researcher
+    out = SessionOutput(job.ordinal)
+    sink = make_sink(job.file_format, Path(job.work_dir), job.export_id)
+    redaction = ExportRedaction(redactor)
+    steps: list = []
+    episodes: list[dict] = []
+
+    def emit(name: str, table, skip=(), rows=None) -> None:
+        redaction.scan(name, table, skip=skip, rows=rows)
+        sink.write(name, table)
+        out.counts[name] += table.num_rows
+
+    def on_episode(episode) -> None:
+        steps.extend(episode.steps)
+        episodes.append(episode_row(episode))
+        _count_episode(out.labels, episodes[-1])
+
+    splitter = EpisodeSplitter(session.session_id, on_episode, job.idle_gap_minutes, job.max_steps)
+    builder = StepBuilder(session.session_id, splitter)
+    for page in iter_event_pages(reader, session.session_id, job.page_rows):
+        redacted = redaction.redact_events(page)
+        table = events_table(redacted, researcher, job.output_cap)
+        emit("events", table, rows=redaction.changed_rows(page, table))
+        _note_events(out, table)
+        builder.feed(redacted)
+        if len(steps) >= STEP_BATCH_ROWS:
+            emit("steps", steps_table(steps, researcher), skip=STEP_COPIES)
+            steps.clear()
+        progress(page.num_rows)
+    splitter.finish(session_ended=session.ended_at is not None)
+    if steps:
+        emit("steps", steps_table(steps, researcher), skip=STEP_COPIES)
+    if episodes:
+        emit("episodes", episodes_table(episodes, researcher))
+    sink.close()
+    out.events = builder.events
+    out.episodes = splitter.count
+    summary = redaction.summary
+    out.findings_by_rule = summary.findings_by_rule
+    out.findings_by_category = summary.findings_by_category
+    out.rows_with_findings = summary.rows_with_findings
+    out.values_scanned = summary.values_scanned
+    return out
+
+
+def run_job(job: SessionJob, progress: Callable[[int], None]) -> SessionOutput:
+    """A worker process's entry point: its own log reader and redaction engine."""
+    from exporters.redaction import build_export_redactor
+    from recorder import client
+    from recorder.config import load_config
+    from recorder.paths import Layout
+
+    lay = Layout(Path(job.home))
+    redactor = build_export_redactor(lay, load_config(lay))
+    with client.reader(lay) as reader:
+        return export_session(job, reader, redactor, progress)
+
+
+# -- bookkeeping for the card -----------------------------------------------------------
+
+
+def _note_events(out: SessionOutput, table) -> None:
+    import pyarrow.compute as pc
+
+    kinds = pc.binary_join_element_wise(
+        table.column("source"), table.column("event_type"), "/"
+    ).value_counts()
+    for item in kinds.to_pylist():
+        out.kinds[item["values"]] += item["counts"]
+    bounds = pc.min_max(table.column("ts_start")).as_py()
+    low, high = bounds["min"], bounds["max"]
+    if low is not None:
+        out.time_min = low if out.time_min is None else min(out.time_min, low)
+        out.time_max = high if out.time_max is None else max(out.time_max, high)
+
+
+def _count_episode(labels: Counter, row: dict) -> None:
+    labels["failures"] += row["num_failures"]
+    labels["recoveries"] += row["num_recoveries"]
+    labels["retries"] += row["num_retries"]
+    labels["loop_steps"] += row["num_loop_steps"]
+    labels["episodes_with_task"] += row["task"] is not None
+    key = {True: "successful_episodes", False: "failed_episodes", None: "unknown_episodes"}
+    labels[key[row["success"]]] += 1

@@ -1,0 +1,116 @@
+"""Events -> steps: what is an action, what is an outcome, and what each observation holds."""
+
+from __future__ import annotations
+
+from exporters.steps import OUTPUT_TAIL_CHARS, TERMINAL_CHARS
+from tests.test_export_sessions import SessionScript, export_rows
+
+
+def test_file_changes_while_a_command_runs_are_its_outcome(lay, tmp_path):
+    s = SessionScript(lay)
+    s.command("black .", exit=0, duration=5.0)  # runs from t=2 to t=7
+    s.file("/work/repo/a.py", added=3, removed=1, at=4.0)
+    s.file("/work/repo/b.py", added=2, removed=2, at=7.3)  # within the 0.5 s slack
+    s.file("/work/repo/a.py", added=1, removed=0, at=6.0)
+    s.save("/work/repo/c.py", gap=3.0)  # after the command: the researcher's edit
+    s.end().ingest()
+    tables = export_rows(lay, tmp_path / "out")
+    steps = tables["steps"]
+    assert [x["action"]["type"] for x in steps] == ["command", "edit"]
+    black, edit = steps
+    assert black["outcome"]["files_changed"] == ["/work/repo/a.py", "/work/repo/b.py"]
+    assert (black["outcome"]["lines_added"], black["outcome"]["lines_removed"]) == (6, 3)
+    events = {e["event_id"]: e for e in tables["events"]}
+    assert [events[i]["event_type"] for i in black["source_event_ids"]] == [
+        "command", "save", "save", "save",
+    ]  # fmt: skip
+    assert edit["observation"]["files_changed"] == ["/work/repo/a.py", "/work/repo/b.py"]
+    assert edit["action"]["path"] == "/work/repo/c.py"
+    assert edit["outcome"]["files_changed"] == ["/work/repo/c.py"]
+    assert edit["observation"]["cwd"] == "/work/repo"  # the last command's
+
+
+def test_saves_inside_a_terminal_editor_are_edit_steps(lay, tmp_path):
+    s = SessionScript(lay)
+    s.command("vim train.py", exit=0, duration=60.0)  # t=2..62
+    s.file("/work/repo/train.py", at=20.0)
+    s.file("/work/repo/train.py", at=40.0)
+    s.command("python train.py", exit=0)
+    s.end().ingest()
+    steps = export_rows(lay, tmp_path / "out")["steps"]
+    assert [x["action"]["type"] for x in steps] == ["command", "edit", "edit", "command"]
+    # Causal: while vim still runs, the edit does not know its exit code yet.
+    assert steps[1]["observation"]["previous_outcome"]["exit_code"] is None
+    assert steps[3]["observation"]["previous_outcome"]["action_type"] == "edit"
+
+
+def test_terminal_shows_only_commands_that_ended_before_the_action(lay, tmp_path):
+    s = SessionScript(lay)
+    s.command("echo one", output="one\n")
+    s.command("echo two", output="two")
+    s.command("echo three", output="three\n")
+    s.end().ingest()
+    steps = export_rows(lay, tmp_path / "out")["steps"]
+    terminals = [x["observation"]["terminal"] for x in steps]
+    assert terminals[0] == []
+    assert terminals[1] == ["$ echo one\none\n"]
+    assert terminals[2] == ["$ echo one\none\n", "$ echo two\ntwo\n"]
+    assert steps[2]["outcome"]["output_tail"] == "three\n"
+    assert steps[1]["observation"]["previous_outcome"] == {
+        "action_type": "command", "exit_code": 0, "failed": False, "duration_ms": 1000,
+        "lines_added": 0, "lines_removed": 0,
+    }  # fmt: skip
+
+
+def test_long_outputs_are_cut_to_their_tails_at_line_starts(lay, tmp_path):
+    long = "".join(f"line {i}\n" for i in range(2000))
+    s = SessionScript(lay)
+    s.command("seq", output=long)
+    s.command("echo short", output="short\n")
+    s.command("true")
+    s.end().ingest()
+    steps = export_rows(lay, tmp_path / "out")["steps"]
+    tail = steps[0]["outcome"]["output_tail"]
+    assert len(tail) <= OUTPUT_TAIL_CHARS and long.endswith(tail)
+    assert tail.startswith("line ") and len(tail) > OUTPUT_TAIL_CHARS - 20
+    (seq,) = steps[1]["observation"]["terminal"]
+    assert seq.startswith("$ seq\nline ") and seq.endswith("line 1999\n")
+    assert len(seq) <= TERMINAL_CHARS + len("$ seq\n")
+    # The newest transcript always shows; older ones only while they fit in TERMINAL_CHARS.
+    assert steps[2]["observation"]["terminal"] == ["$ echo short\nshort\n"]
+
+
+def test_a_cut_never_splits_a_placeholder(lay, tmp_path):
+    token = "ghp_FAKEfake0123456789FAKEfake0123456789"
+    # One long line; redacted, the tail's cut falls inside the token's placeholder.
+    output = "x" * 5000 + f" {token} " + "y" * (OUTPUT_TAIL_CHARS - 20)
+    s = SessionScript(lay)
+    s.command("cat blob", output=output)
+    s.end().ingest()
+    (step,) = export_rows(lay, tmp_path / "out")["steps"]
+    tail = step["outcome"]["output_tail"]
+    assert tail == " " + "y" * (OUTPUT_TAIL_CHARS - 20)  # starts after the placeholder
+
+
+def test_actions_of_each_file_event_type(lay, tmp_path):
+    s = SessionScript(lay)
+    s.file("/work/repo/new.py", "create")
+    s.file("/work/repo/x.py", "rename", old_path="/work/repo/old.py")
+    s.file("/work/repo/gone.py", "delete", diff="")
+    s.file("/work/repo", "burst", diff="")
+    s.end().ingest()
+    steps = export_rows(lay, tmp_path / "out")["steps"]
+    assert [x["action"]["type"] for x in steps] == ["create", "rename", "delete", "burst"]
+    assert steps[1]["action"]["old_path"] == "/work/repo/old.py"
+    assert all(x["failed"] is None and x["is_test_or_build"] is None for x in steps)
+
+
+def test_git_head_is_carried_per_repository(lay, tmp_path):
+    s = SessionScript(lay)
+    s.save("/work/repo/a.py", head="aaaa")
+    s.command("git log", cwd="/work/repo/sub")
+    s.save("/work/other/b.py", repo="/work/other", head="bbbb")
+    s.command("git log", cwd="/work/repo")
+    s.end().ingest()
+    steps = export_rows(lay, tmp_path / "out", idle_gap_minutes=60)["steps"]
+    assert [x["observation"]["git_head"] for x in steps] == ["aaaa", "aaaa", "bbbb", "aaaa"]
