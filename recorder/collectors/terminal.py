@@ -36,7 +36,7 @@ _TOKEN = re.compile(
     rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC ... BEL or ST
     rb"|\x1b[PX^_].*?\x1b\\"  # DCS, SOS, PM, APC ... ST
     rb"|\x1b[ -/]*[0-~]"  # other escapes: ESC 7, ESC ( B, ESC =, ...
-    rb"|\r\n|\r|\x08|[\x00-\x07\x0b-\x1a\x1c-\x1f\x7f]",
+    rb"|\r\n|\r|\n|\x08|[\x00-\x07\x0b-\x1a\x1c-\x1f\x7f]",
     re.DOTALL,
 )
 _ALT_SCREEN = {b"?1049", b"?1047", b"?47"}
@@ -102,12 +102,12 @@ class CappedText:
             self._commit()
         tail = b"".join(self.tail)
         if self.total <= self.cap:
-            return (bytes(self.head) + tail).decode("utf-8", "replace"), False, self.total
+            return (bytes(self.head) + tail).decode("utf-8", "backslashreplace"), False, self.total
         marker = self.MARKER.format(omitted=self.total - len(self.head) - len(tail)).encode()
         keep = max(self.cap - len(self.head) - len(marker), 0)
         tail = tail[len(tail) - keep :] if keep else b""
         text = bytes(self.head) + marker + tail
-        return text[: self.cap].decode("utf-8", "replace"), True, self.total
+        return text[: self.cap].decode("utf-8", "backslashreplace"), True, self.total
 
 
 class PaneStream:
@@ -189,9 +189,41 @@ class PaneStream:
 
 def _incomplete_tail(data: bytes) -> int:
     """Where an unfinished escape sequence (or a CR that may precede LF) at the end starts."""
-    esc = data.rfind(b"\x1b", max(len(data) - _MAX_PENDING, 0))
-    if esc >= 0 and not _TOKEN.match(data, esc):
+    floor = max(len(data) - _MAX_PENDING, 0)
+    esc = data.rfind(b"\x1b", floor)
+    if esc >= 0 and not _complete_escape(data, esc):
+        if esc == len(data) - 1:
+            # A lone ESC may be the first half of the ST ending a string begun earlier.
+            start = data.rfind(b"\x1b", floor, esc)
+            if start >= 0 and _opens_string(data, start, esc):
+                return start
         return esc
     if data.endswith(b"\r"):
         return len(data) - 1
     return len(data)
+
+
+_STRING_INTRODUCERS = (b"]", b"P", b"X", b"^", b"_")
+
+
+def _opens_string(data: bytes, start: int, end: int) -> bool:
+    kind = data[start + 1 : start + 2]
+    if kind not in _STRING_INTRODUCERS:
+        return False
+    return kind != b"]" or b"\x07" not in data[start:end]
+
+
+def _complete_escape(data: bytes, esc: int) -> bool:
+    kind = data[esc + 1 : esc + 2]
+    if not kind:
+        return False
+    if kind == b"[":
+        return _CSI.match(data, esc) is not None
+    if kind in _STRING_INTRODUCERS:
+        end = data.find(b"\x1b\\", esc + 2)
+        return end >= 0 or (kind == b"]" and b"\x07" in data[esc:])
+    return _SHORT_ESCAPE.match(data, esc) is not None
+
+
+_CSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]")
+_SHORT_ESCAPE = re.compile(rb"\x1b[ -/]*[0-~]")

@@ -33,7 +33,7 @@ __recorder_emit() { # append $1 to the spool; keep it for the next try if the wr
     emulate -L zsh
     local line=$__recorder_pending$1
     __recorder_pending=
-    if [[ -z $__recorder_fd ]] || ! { print -rn -- $line >&$__recorder_fd } 2>/dev/null; then
+    if [[ -z $__recorder_fd ]] || ! { print -rn -- $line >&$__recorder_fd } 2>&$__recorder_null; then
         # A failed write may have left half a line: the retry starts on a fresh line.
         (( ${#line} < 1048576 )) && __recorder_pending=$'\n'$line
     fi
@@ -58,7 +58,7 @@ __recorder_state() { # at each prompt: should the next command be recorded?
     case ${RECORDER_DISABLED-} in ('' | 0) ;; (*) return 0 ;; esac
     local home=${RECORDER_HOME:-${__recorder_default_home-}} sid=
     [[ -n $home ]] || return 0
-    { IFS= read -r sid <$home/state/recording } 2>/dev/null
+    { IFS= read -r sid <$home/state/recording } 2>&$__recorder_null
     [[ -n $sid && ! -e $home/state/paused ]] || return 0
     if [[ $sid != $__recorder_sid || $home != $__recorder_home ]]; then
         __recorder_sid=$sid
@@ -77,7 +77,7 @@ __recorder_state() { # at each prompt: should the next command be recorded?
         if [[ $__recorder_pane_sid != $sid ]]; then
             local sock=${TMUX%%,*}
             { print -rl -- $sock $TMUX_PANE $__recorder_id \
-                >|$home/state/panes/${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null &&
+                >|$home/state/pane.${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null &&
                 __recorder_pane_sid=$sid
         fi
     fi
@@ -85,8 +85,13 @@ __recorder_state() { # at each prompt: should the next command be recorded?
 
 __recorder_preexec() { # $1: the line as typed
     emulate -L zsh
-    setopt extended_glob
     (( ++__recorder_n ))
+    # The state again: a pause or resume since the prompt was drawn counts from now on.
+    if [[ -z $__recorder_on ]]; then
+        __recorder_state
+    elif [[ -e $__recorder_home/state/paused || ! -e $__recorder_home/state/recording ]]; then
+        __recorder_on=
+    fi
     [[ -n $__recorder_on ]] || return 0
     local cmd=$1
     [[ $cmd == [[:space:]]* ]] && return 0
@@ -96,27 +101,26 @@ __recorder_preexec() { # $1: the line as typed
         [[ -n $p && $cmd =~ $p ]] && return 0
     done
     local t=$EPOCHREALTIME z
-    strftime -s z %z $EPOCHSECONDS
-    z=$(( ${z[1]}1 * (10#${z[2,3]} * 60 + 10#${z[4,5]}) ))
+    if (( EPOCHSECONDS >= __recorder_tz_until )); then # the UTC offset, redone every 15 min
+        strftime -s z %z $EPOCHSECONDS
+        __recorder_tz=$(( ${z[1]}1 * (10#${z[2,3]} * 60 + 10#${z[4,5]}) ))
+        __recorder_tz_until=$(( EPOCHSECONDS - EPOCHSECONDS % 900 + 900 ))
+    fi
     if [[ $PWD != $__recorder_pwd ]]; then
         __recorder_json $PWD
         __recorder_pwd=$PWD __recorder_cwdj=$__recorder_j
     fi
     __recorder_json $cmd
-    local w=${cmd##[[:space:]]#}
-    w=${w%%[[:space:]\;\|\&\<\>\(\)]*}
-    w=${w##*/}
-    w=${w//[^A-Za-z0-9._+-]/}
-    __recorder_word=${w[1,40]}
+    __recorder_cmd=$cmd
     local line
     printf -v line '{"v":1,"type":"cmd.start","session":"%s","t":"%s","tz":%d,"shell_id":"%s","n":%d,"cmd":"%s","cwd":"%s","shell":"zsh","pid":%d,"host":"%s","user":"%s"%s}\n' \
-        $__recorder_sid $t $z $__recorder_id $__recorder_n "$__recorder_j" "$__recorder_cwdj" \
+        $__recorder_sid $t $__recorder_tz $__recorder_id $__recorder_n "$__recorder_j" "$__recorder_cwdj" \
         $$ "$__recorder_hostj" "$__recorder_userj" "${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}"
     __recorder_emit $line
     __recorder_run=$__recorder_n
     __recorder_run_sid=$__recorder_sid
     __recorder_run_mark=$__recorder_markc
-    [[ -n $__recorder_markc ]] && { print -rn -- $__recorder_markc$__recorder_n$'\a' >&2 } 2>/dev/null
+    [[ -n $__recorder_markc ]] && print -rn -- $__recorder_markc$__recorder_n$'\a' >&2
     return 0
 }
 
@@ -128,9 +132,15 @@ __recorder_precmd() {
         printf -v line '{"v":1,"type":"cmd.end","session":"%s","t":"%s","shell_id":"%s","n":%d,"exit":%d,"pipestatus":"%s"}\n' \
             $__recorder_run_sid $t $__recorder_id $__recorder_run $__recorder_st "$__recorder_ps"
         __recorder_emit $line
-        [[ -n $__recorder_run_mark ]] &&
-            { printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' $__recorder_st $__recorder_id \
-                $__recorder_run "$__recorder_word" >&2 } 2>/dev/null
+        if [[ -n $__recorder_run_mark ]]; then # the program's name, for full-screen ones
+            setopt local_options extended_glob
+            local w=${__recorder_cmd##[[:space:]]#}
+            w=${w%%[[:space:]\;\|\&\<\>\(\)]*}
+            w=${w##*/}
+            w=${w//[^A-Za-z0-9._+-]/}
+            printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' $__recorder_st $__recorder_id \
+                $__recorder_run "${w[1,40]}" >&2
+        fi
         __recorder_run=
     fi
     __recorder_state
@@ -145,10 +155,14 @@ __recorder_install() {
         typeset -g __recorder_pid=$$
         typeset -g __recorder_id=$$-${EPOCHREALTIME//[.,]/}
         typeset -g __recorder_n=0 __recorder_fd= __recorder_sid= __recorder_home= __recorder_run=
-        typeset -g __recorder_pending= __recorder_on= __recorder_markc= __recorder_word=
+        typeset -g __recorder_pending= __recorder_on= __recorder_markc= __recorder_cmd=
         typeset -g __recorder_pwd= __recorder_cwdj= __recorder_path= __recorder_pane_sid=
         typeset -g __recorder_run_sid= __recorder_run_mark= __recorder_j=
         typeset -ga __recorder_excl=()
+        typeset -gi __recorder_tz=0 __recorder_tz_until=0
+        local null
+        exec {null}>/dev/null # for silencing errors without opening /dev/null each time
+        typeset -g __recorder_null=$null
     fi
     __recorder_json ${USER:-${LOGNAME:-$(print -P %n)}}
     typeset -g __recorder_userj=$__recorder_j

@@ -1,0 +1,120 @@
+"""The hook is invisible: $?, PIPESTATUS/pipestatus and $_ are what they would be without
+it, the user's own prompt hooks keep running in either load order, and `set -u`, a second
+`source` and a user DEBUG trap change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import shell_fixtures
+from tests.shell_fixtures import wait_commands
+
+lab = shell_fixtures.lab
+session = shell_fixtures.session
+
+PROBE_BASH = [
+    "echo start",
+    "false | true",
+    'echo "A st=$? ps=${PIPESTATUS[*]} last=$_"',
+    "ls /nonexistent-recorder-dir 2>/dev/null",
+    'echo "B st=$? ps=${PIPESTATUS[*]} last=$_"',
+    "(exit 3)",
+    'echo "C st=$? ps=${PIPESTATUS[*]}"',
+    "echo x y zed",
+    'echo "D last=$_"',
+    "true | false",
+    "",
+    'echo "E st=$? ps=${PIPESTATUS[*]}"',
+]
+PROBE_ZSH = [line.replace("PIPESTATUS", "pipestatus") for line in PROBE_BASH]
+
+USER_BASH = """
+__user_log={log}
+__user_dbg=0
+PROMPT_COMMAND="${{PROMPT_COMMAND:+$PROMPT_COMMAND;}}"'echo "pc st=$?" >> "$__user_log"'
+__user_debug() {{ __user_dbg=$((__user_dbg + 1)); }}
+trap '__user_debug "$_"' DEBUG
+"""
+USER_ZSH = """
+__user_log={log}
+__user_pre() {{ echo "pc st=$?" >> $__user_log }}
+__user_exec() {{ echo "exec [$1]" >> $__user_log }}
+precmd_functions+=(__user_pre)
+preexec_functions+=(__user_exec)
+"""
+
+
+def _probe(sh, lines) -> list[str]:
+    for line in lines:
+        sh.run(line)
+    return [line for line in sh.screen() if line[:2] in ("A ", "B ", "C ", "D ", "E ")]
+
+
+@pytest.mark.parametrize("order", ["no-user-hooks", "user-first", "hook-first"])
+@pytest.mark.parametrize("kind", ["bash", "zsh"])
+def test_status_and_last_argument_and_user_hooks_unchanged(
+    kind, order, lab, session, lay, tmp_path
+):
+    user = USER_BASH if kind == "bash" else USER_ZSH
+    probe = PROBE_BASH if kind == "bash" else PROBE_ZSH
+    plain_log, hooked_log = tmp_path / "plain.log", tmp_path / "hooked.log"
+    if order == "no-user-hooks":
+        user = ""
+        plain_log.write_text("")
+        hooked_log.write_text("")
+    plain = lab.spawn(kind, before=user.format(log=plain_log), hooked=False)
+    if order == "user-first":
+        hooked = lab.spawn(kind, before=user.format(log=hooked_log))
+    else:
+        hooked = lab.spawn(kind, after=user.format(log=hooked_log))
+
+    expected = _probe(plain, probe)
+    assert len(expected) == 5 and expected[0].startswith("A st=0 ps=1 0 last=")
+    assert _probe(hooked, probe) == expected
+    assert hooked_log.read_text() == plain_log.read_text()
+    if kind == "bash" and user:
+        hooked.run('echo "dbg=$__user_dbg"')
+        assert [x for x in hooked.screen() if x.startswith("dbg=")][-1] != "dbg=0"
+    if user:
+        assert "pc st=3" in hooked_log.read_text()
+    rows = wait_commands(lay, len([x for x in probe if x]), shell_id=None)
+    assert [r["command"] for r in rows][: len(probe) - 1] == [x for x in probe if x]
+    assert [r["exit_code"] for r in rows][:3] == [0, 0, 0]
+    assert rows[1]["pipestatus"] == [1, 0]
+    assert rows[5]["exit_code"] == 3
+
+
+@pytest.mark.parametrize("kind", ["bash", "zsh"])
+def test_set_u_and_sourcing_twice(kind, lab, session, lay):
+    hook_again = "source {}".format
+    sh = lab.spawn(kind, before="set -u")
+    # Source the same hook a second time from inside the shell.
+    hook_files = sorted(lab.workdir.glob(f"hook-*.{kind}"))
+    sh.run(hook_again(hook_files[-1]))
+    sh.run("echo one")
+    sh.run("echo two; false")
+    sh.run("(exit 4)")
+    text = sh.text()
+    assert "unbound" not in text and "parameter not set" not in text, text
+    rows = wait_commands(lay, 4)
+    assert [r["command"] for r in rows] == [
+        hook_again(hook_files[-1]),
+        "echo one",
+        "echo two; false",
+        "(exit 4)",
+    ]
+    assert [r["exit_code"] for r in rows] == [0, 0, 1, 4]
+    assert len({(r["shell_id"], r["cmd_seq"]) for r in rows}) == 4
+
+
+def test_prompt_command_replaced_after_the_hook_keeps_recording(lab, session, lay, run_cli):
+    sh = lab.spawn("bash", after="PROMPT_COMMAND='history -a'")
+    sh.run("echo first")
+    run_cli("pause")  # counts from the next command on, also at a prompt already drawn
+    sh.run("echo paused")
+    sh.run("echo paused again")
+    run_cli("resume")
+    sh.run("echo third")
+    sh.run("echo fourth")
+    rows = wait_commands(lay, 3)
+    assert [r["command"] for r in rows] == ["echo first", "echo third", "echo fourth"]
