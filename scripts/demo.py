@@ -63,8 +63,8 @@ def prepare(env: dict[str, str]) -> Path:
 def wait_for_prompts(pane, count: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        text = "\n".join(pane.capture_pane(start=-2000))
-        if text.count(PROMPT) >= count:
+        lines = pane.capture_pane(start=-2000)  # trailing spaces are stripped
+        if sum(line.startswith(PROMPT.strip()) for line in lines) >= count:
             return
         time.sleep(0.1)
     raise RuntimeError("the demo shell did not come back to its prompt")

@@ -25,7 +25,8 @@ def sessions(as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for column in ("id", "name", "start", "end", "duration", "events"):
+    table.add_column("id", no_wrap=True, min_width=36)
+    for column in ("name", "start", "end", "duration", "events"):
         table.add_column(column)
     for row in rows:
         table.add_row(

@@ -36,9 +36,14 @@ def fmt_local(ts: dt.datetime | None, offset_min: int | None = None) -> str:
 
 
 def console(stderr: bool = False):
+    """A rich console; piped output gets a wide page instead of rich's 80 columns."""
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def json_value(value):
