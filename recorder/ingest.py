@@ -15,11 +15,12 @@ sits in a later chunk) wait in ``pending_lines`` and are retried every cycle.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from recorder import records as R
@@ -37,6 +38,8 @@ from recorder.store import to_arrow as _to_arrow
 log = logging.getLogger("recorder.ingest")
 
 DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
+# An ending or output whose command never shows up is quarantined after this long.
+PENDING_MAX_AGE = timedelta(hours=1)
 
 
 def _escape_invalid_utf8(err: UnicodeDecodeError):
@@ -51,7 +54,6 @@ codecs.register_error("recorder-json-escape", _escape_invalid_utf8)
 _TRANSFORM = json.dumps(R.RECORD_FIELDS)
 _TS = "make_timestamp(CAST(round(TRY_CAST(replace({col}, ',', '.') AS DOUBLE) * 1e6) AS BIGINT))"
 _EVENT_TYPES = (R.EVENT, R.CMD_START)
-_UPDATE_TYPES = (R.CMD_END, R.CMD_OUTPUT)
 
 
 @dataclass
@@ -89,10 +91,8 @@ class Ingester:
         for spool in list_spool(self.lay.spool):
             if spool.kind != "jsonl":
                 continue
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += max(0, spool.path.stat().st_size - self.offsets.get(spool.name, 0))
-            except FileNotFoundError:
-                pass
         return total
 
     def drain(self, batch_bytes: int = DEFAULT_BATCH_BYTES) -> IngestReport:
@@ -163,7 +163,11 @@ class Ingester:
         return chunks
 
     def _pending_lines(self) -> list[tuple[str, str]]:
-        return self.store.execute("SELECT file, line FROM pending_lines ORDER BY rowid").fetchall()
+        rows = self.store.execute(
+            "SELECT file, line, first_seen FROM pending_lines ORDER BY rowid"
+        ).fetchall()
+        self._pending_seen = [seen for _, _, seen in rows]
+        return [(file, line) for file, line, _ in rows]
 
     @staticmethod
     def _batch(chunks, pending):
@@ -216,10 +220,8 @@ class Ingester:
             report.events = sum(new.values())
         finally:
             con.unregister("raw_batch")
-            try:
+            with contextlib.suppress(Exception):
                 con.unregister("good")
-            except Exception:
-                pass
             con.execute("DROP TABLE IF EXISTS parsed")
 
     def _redacted(self, con):
@@ -261,14 +263,36 @@ class Ingester:
         return new
 
     def _keep_unmatched(self, con) -> int:
+        """Keep unmatched endings and outputs for later; quarantine those waiting too long."""
+        import pyarrow as pa
+
+        seen = getattr(self, "_pending_seen", [])
+        self._pending_seen = []
+        # Pending lines come first in the batch: ord i < len(seen) was first seen at seen[i].
+        con.register(
+            "pending_seen",
+            pa.table(
+                {
+                    "ord": pa.array(range(len(seen)), pa.int64()),
+                    "first_seen": pa.array(seen, pa.timestamp("us")),
+                }
+            ),
+        )
+        try:
+            con.execute(_UNMATCHED_SQL, [datetime.now(UTC).replace(tzinfo=None)])
+        finally:
+            con.unregister("pending_seen")
+        expired = con.execute(
+            "SELECT file, line, 'no command start within an hour' FROM unmatched "
+            "WHERE first_seen < ? ORDER BY ord",
+            [datetime.now(UTC).replace(tzinfo=None) - PENDING_MAX_AGE],
+        ).fetchall()
+        self._quarantine(expired)
         con.execute("DELETE FROM pending_lines")
-        types = ", ".join(f"'{t}'" for t in _UPDATE_TYPES)
         con.execute(
-            f"""INSERT INTO pending_lines
-                SELECT file, line, current_timestamp::TIMESTAMP FROM parsed
-                WHERE reason IS NULL AND type IN ({types})
-                  AND ord NOT IN (SELECT ord FROM matched)
-                ORDER BY ord"""
+            "INSERT INTO pending_lines SELECT file, line, first_seen FROM unmatched "
+            "WHERE first_seen >= ? ORDER BY ord",
+            [datetime.now(UTC).replace(tzinfo=None) - PENDING_MAX_AGE],
         )
         return con.execute("SELECT count(*) FROM pending_lines").fetchone()[0]
 
@@ -390,9 +414,7 @@ JOIN good s ON s.type = '{R.CMD_START}' AND s.shell_id = u.shell_id AND s.n = u.
 WHERE u.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
 """
 
-_PIPESTATUS = (
-    "list_transform(string_split(trim({col}), ' '), lambda x: TRY_CAST(x AS INTEGER))"
-)
+_PIPESTATUS = "list_transform(string_split(trim({col}), ' '), lambda x: TRY_CAST(x AS INTEGER))"
 
 _INSERT_EVENTS_SQL = f"""
 INSERT INTO events BY NAME
@@ -446,7 +468,15 @@ SELECT count(*) FROM good
 WHERE type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND ord NOT IN (SELECT ord FROM in_batch)
 """
 
-_LATE = f"SELECT * FROM good WHERE type = '{{type}}' AND ord NOT IN (SELECT ord FROM in_batch)"
+_UNMATCHED_SQL = f"""
+CREATE OR REPLACE TEMP TABLE unmatched AS
+SELECT p.ord, p.file, p.line, coalesce(s.first_seen, ?::TIMESTAMP) AS first_seen
+FROM parsed p LEFT JOIN pending_seen s USING (ord)
+WHERE p.reason IS NULL AND p.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
+  AND p.ord NOT IN (SELECT ord FROM matched)
+"""
+
+_LATE = "SELECT * FROM good WHERE type = '{type}' AND ord NOT IN (SELECT ord FROM in_batch)"
 
 _MATCHED_SQL = f"""
 CREATE OR REPLACE TEMP TABLE matched AS

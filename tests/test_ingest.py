@@ -91,3 +91,22 @@ def test_offsets_make_a_second_drain_a_no_op(lay):
     report, rows = ingest_all(lay)
     assert report.records == 0
     assert len(rows) == 10
+
+
+def test_an_ending_without_its_start_is_quarantined_after_an_hour(lay):
+    open_session_records(lay, "S1")
+    end = command_lines("S1", 1).split(b"\n")[1]
+    shell_spool(lay, "a").write_bytes(end + b"\n")
+    report, _ = ingest_all(lay)
+    assert report.pending == 1
+    lock = WriterLock(lay.writer_lock)
+    assert lock.acquire()
+    store = open_writer(lay)
+    store.execute("UPDATE pending_lines SET first_seen = first_seen - INTERVAL 2 HOUR")
+    store.close()
+    lock.release()
+    shell_spool(lay, "b").write_bytes(command_lines("S1", 1, shell_id="other"))
+    report, rows = ingest_all(lay)
+    assert report.pending == 0
+    assert quarantine_count(lay) == 1
+    assert len(rows) == 1  # the other shell's command went in
