@@ -225,7 +225,9 @@ class Ingester:
             con.execute("DROP TABLE IF EXISTS parsed")
 
     def _redacted(self, con):
+        """The valid records as Arrow, text redacted, with each new event's place in its session."""
         good = _to_arrow(con.sql("SELECT * FROM parsed WHERE reason IS NULL ORDER BY ord"))
+        good = good.append_column("seq_offset", _seq_offsets(good))
         if self.redactor is None:
             return good.append_column("redactions", _null_json(len(good)))
         from recorder.redact_columns import redact_table
@@ -318,6 +320,24 @@ class Ingester:
             target: Path = self.lay.quarantine / f"{file}.bad"
             with target.open("a", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write("\n".join(lines) + "\n")
+
+
+def _seq_offsets(good):
+    """1, 2, 3... per session over the records that become events (a sort-free row_number)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    is_event = pc.fill_null(pc.is_in(good.column("type"), pa.array(_EVENT_TYPES)), False)
+    sessions = good.column("session")
+    offsets = None
+    for session in pc.unique(pc.filter(sessions, is_event)).to_pylist():
+        mine = pc.and_(is_event, pc.fill_null(pc.equal(sessions, session), False))
+        counted = pc.cumulative_sum(pc.cast(mine, pa.int64()))
+        part = pc.if_else(mine, counted, pa.scalar(None, pa.int64()))
+        offsets = part if offsets is None else pc.coalesce(offsets, part)
+    if offsets is None:
+        return pa.nulls(len(good), pa.int64())
+    return offsets
 
 
 def _null_json(n: int):
@@ -428,7 +448,7 @@ WITH ends AS (
 SELECT
     uuidv7()::VARCHAR AS event_id,
     g.session AS session_id,
-    coalesce(m.max_seq, 0) + row_number() OVER (PARTITION BY g.session ORDER BY g.ord) AS seq,
+    coalesce(m.max_seq, 0) + g.seq_offset AS seq,
     g.ts AS ts_start,
     coalesce(g.ts_end, e.ts) AS ts_end,
     g.tz AS utc_offset_min,
