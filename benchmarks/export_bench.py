@@ -169,9 +169,11 @@ def run_export(home: Path, out: Path) -> dict:
     wall = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit(f"export failed:\n{proc.stderr}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the export and its workers
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    report.update(wall_s=wall, peak_rss_mb=peak_kb / 1024)
+    report.update(
+        wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024, cpu_s=usage.ru_utime + usage.ru_stime
+    )
     return report
 
 
@@ -202,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{counts['episodes']:,} episodes ({size:.0f} MB)\n"
         f"  end to end {report['wall_s']:.1f} s: {rate:,.0f} events/s "
         f"(target >= 50,000)\n"
+        f"  CPU {report['cpu_s']:.1f} s in all processes: "
+        f"{counts['events'] / report['cpu_s']:,.0f} events per CPU second "
+        f"(load average {os.getloadavg()[0]:.1f})\n"
         f"  peak RSS {report['peak_rss_mb']:.0f} MB\n"
         f"  redacted rows {report['findings']:,}; leak scan {report['scanned']:,} values"
     )

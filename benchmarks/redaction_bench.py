@@ -3,7 +3,8 @@
 Prints, from one run on this machine:
 
 * throughput (MB/s of text) of ``Redactor.redact`` on large text, of
-  ``redact_many`` on 100k short strings, of Python ``re`` running the same
+  ``redact_many`` on 100k short strings, of ``redact`` on ``pytest -v`` output (``::`` in
+  most lines) beside the same text without them, of Python ``re`` running the same
   patterns (no prefilter), and of detect-secrets (``pip install detect-secrets``);
 * recall per category (and per provider) and precision, for the engine and for
   detect-secrets on the same corpus (``benchmarks/redaction_corpus.py``).
@@ -17,6 +18,7 @@ scoring, so it is judged by *hit*. Run: ``python benchmarks/redaction_bench.py``
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import sys
 import sysconfig
@@ -213,10 +215,45 @@ def stdlib_text(limit: int) -> str:
     return "\n".join(parts)
 
 
-def throughput(redactor: Redactor, label: str, text: str) -> None:
+def pytest_output(seed: int, size: int, sep: str = "::") -> str:
+    """``pytest -v`` output: node ids with ``::`` (``sep``) on most lines
+    (``tests/test_x.py::test_y``, ``TestA::test_b[...]``), failure summaries, tracebacks,
+    and a few real IPv6 addresses."""
+    rng = random.Random(seed)
+    words = ("parse", "export", "ingest", "redact", "shell", "files", "cafe", "add", "db", "be")
+    outcomes = ("PASSED", "PASSED", "PASSED", "FAILED", "SKIPPED", "XFAIL")
+    lines: list[str] = []
+    total = 0
+    while total < size:
+        module = f"tests/test_{rng.choice(words)}_{rng.choice(words)}.py"
+        test = f"test_{rng.choice(words)}_{rng.choice(words)}"
+        roll = rng.random()
+        if roll < 0.6:
+            if rng.random() < 0.3:
+                test = f"Test{rng.choice(words).title()}{sep}{test}"
+            if rng.random() < 0.3:
+                test += f"[{rng.choice(words)}-{rng.randint(0, 99)}]"
+            line = f"{module}{sep}{test} {rng.choice(outcomes)} [{rng.randint(0, 100):3d}%]"
+        elif roll < 0.75:
+            line = f"FAILED {module}{sep}{test} - AssertionError: assert {rng.randint(0, 9)} == 0"
+        elif roll < 0.999:
+            line = f"{module}:{rng.randint(1, 400)}: in {test}"
+        else:
+            groups = ":".join(f"{rng.randint(1, 0xFFFF):x}" for _ in range(3))
+            line = f"E   ConnectionError: [2a02:6b8::{groups}]:443 refused"
+        lines.append(line)
+        total += len(line) + 1
+    return "\n".join(lines)
+
+
+def redact_speed(redactor: Redactor, label: str, text: str) -> None:
     mb = len(text.encode()) / 1e6
     t = timed(lambda: redactor.redact(text))
     print(f"engine redact, {label:<30} {mb / t:8.1f} MB/s  ({mb:.1f} MB)")
+
+
+def throughput(redactor: Redactor, label: str, text: str) -> None:
+    redact_speed(redactor, label, text)
     lines = text.split("\n")[:100_000]
     lines_mb = sum(len(x.encode()) for x in lines) / 1e6
     t = timed(lambda: redactor.redact_many(lines))
@@ -231,6 +268,8 @@ def speed(redactor: Redactor, texts: list[str], corpus_text: str, ds_workdir: Pa
     print("\n== speed (CPU time, best of 3) ==")
     throughput(redactor, "synthetic traffic (1% secrets)", big)
     throughput(redactor, "real code (Python stdlib)", stdlib_text(len(big)))
+    redact_speed(redactor, "pytest -v output (`::` ids)", pytest_output(1, 4 << 20))
+    redact_speed(redactor, "the same, `__` for `::` in ids", pytest_output(1, 4 << 20, "__"))
     corpus_mb = len(corpus_text.encode()) / 1e6
     t = timed(lambda: redactor.redact(corpus_text))
     print(f"engine redact, labelled corpus (~half positive) {corpus_mb / t:5.1f} MB/s")

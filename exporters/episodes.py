@@ -58,6 +58,7 @@ class EpisodeSplitter:
         self.session_id = session_id
         self.on_episode = on_episode
         self.idle_gap_us = int(idle_gap_minutes * 60_000_000)
+        self.idle_gap_ms = self.idle_gap_us // 1000
         self.max_steps = max_steps
         self.count = 0
         self.current = Episode(session_id, 0, None, False)
@@ -84,25 +85,29 @@ class EpisodeSplitter:
     # -- steps ----------------------------------------------------------------------------
 
     def add(self, step: Step) -> None:
-        reason = self._split_reason(step)
-        if reason is not None:
-            self._close(reason, self.current.task, self.current.marked)
+        if self.current.steps:  # (an empty episode is never split)
+            reason = self._split_reason(step)
+            if reason is not None:
+                self._close(reason, self.current.task, self.current.marked)
         episode = self.current
-        step.index = len(episode.steps)
+        steps = episode.steps
+        step.index = len(steps)
         step.task = episode.task
-        if episode.steps:
-            prev = episode.steps[-1]
-            step.prev = prev.outcome_at(step.ts)
-            step.gap_ms = max(0, step.ts - prev.end) // 1000
-            step.pause_class = pause_class(step.gap_ms, self.paused, self.idle_gap_us // 1000)
+        if steps:
+            prev = steps[-1]
+            ts = step.ts
+            step.prev = prev.outcome_at(ts)
+            gap_ms = step.gap_ms = max(0, ts - prev.end) // 1000
+            step.pause_class = pause_class(gap_ms, self.paused, self.idle_gap_ms)
         self.paused = False
         if episode.repo is None and step.repo:
             episode.repo = step.repo
         if step.head:
             episode.start_commit = episode.start_commit or step.head
             episode.end_commit = step.head
-        episode.latest_end = max(episode.latest_end, step.end)
-        episode.steps.append(step)
+        if step.end > episode.latest_end:
+            episode.latest_end = step.end
+        steps.append(step)
 
     def _split_reason(self, step: Step) -> str | None:
         episode = self.current
@@ -128,8 +133,9 @@ class EpisodeSplitter:
         episode.end_reason = reason
         steps = episode.steps
         episode.labels = label_episode(steps)
+        episode_id = episode.episode_id
         for step in steps:
-            step.episode_id = episode.episode_id
+            step.episode_id = episode_id
             step.closed = True
         steps[0].is_first = True
         steps[-1].is_last = True

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from exporters.source import ExportError
+from recorder.redact_columns import redact_table
 
 # Event columns that hold free text (``extra`` is JSON text, checked to stay JSON).
 # Text columns of the steps table that are verbatim copies of event values the export has
@@ -71,8 +72,6 @@ class ExportRedaction:
 
     def redact_events(self, page):
         """``page`` with its text columns redacted and ``redactions`` updated."""
-        from recorder.redact_columns import redact_table
-
         table = redact_table(self.redactor, page, EVENT_TEXT_COLUMNS)
         table = _keep_json(table, "extra")
         self._count(table.column("redactions"))
@@ -102,16 +101,19 @@ class ExportRedaction:
 
     # -- leak scan --------------------------------------------------------------------------
 
-    def scan(self, table_name: str, table, skip=(), rows=None) -> None:
+    def scan(self, table_name: str, table, skip=(), rows=None, distinct=None) -> None:
         """Raise ExportError if any redaction rule matches a text value of ``table``.
 
         ``skip`` names column paths that are verbatim copies of values already verified;
         ``rows`` maps a column to a boolean mask of the rows to scan (the others were just
-        found clean by the redaction pass, which runs the same matcher on the same text).
+        found clean by the redaction pass, which runs the same matcher on the same text);
+        ``distinct`` maps a column path to an array holding exactly the strings of that
+        column, each at least once, in order of first appearance (``steps_table`` gives
+        them), which saves finding the distinct values of a large flattened column.
         """
         from recorder.redaction import LeakFound
 
-        for column, values in _text_values(table, set(skip), rows or {}):
+        for column, values in _text_values(table, set(skip), rows or {}, distinct or {}):
             # The engine's batch pass finds the few values any rule may match; each of those
             # then gets the engine's own verdict.
             results = self.redactor.redact_many(values)
@@ -141,7 +143,7 @@ class ExportRedaction:
         return masks
 
 
-def _text_values(table, skip: set[str], rows: dict):
+def _text_values(table, skip: set[str], rows: dict, distinct: dict):
     """(column path, distinct non-null strings) for every string leaf of ``table``."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -149,6 +151,8 @@ def _text_values(table, skip: set[str], rows: dict):
     def leaves(name, array):
         if name in skip:
             return
+        if name in distinct:
+            array = distinct[name]
         kind = array.type
         if pa.types.is_struct(kind):
             for i in range(kind.num_fields):

@@ -85,8 +85,8 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
     steps: list = []
     episodes: list[dict] = []
 
-    def emit(name: str, table, skip=(), rows=None) -> None:
-        redaction.scan(name, table, skip=skip, rows=rows)
+    def emit(name: str, table, skip=(), rows=None, distinct=None) -> None:
+        redaction.scan(name, table, skip=skip, rows=rows, distinct=distinct)
         sink.write(name, table)
         out.counts[name] += table.num_rows
 
@@ -94,6 +94,11 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
         steps.extend(episode.steps)
         episodes.append(episode_row(episode))
         _count_episode(out.labels, episodes[-1])
+
+    def emit_steps() -> None:
+        distinct: dict = {}
+        table = steps_table(steps, researcher, distinct)
+        emit("steps", table, skip=STEP_COPIES, distinct=distinct)
 
     splitter = EpisodeSplitter(session.session_id, on_episode, job.idle_gap_minutes, job.max_steps)
     builder = StepBuilder(session.session_id, splitter)
@@ -104,12 +109,12 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
         _note_events(out, table)
         builder.feed(redacted)
         if len(steps) >= STEP_BATCH_ROWS:
-            emit("steps", steps_table(steps, researcher), skip=STEP_COPIES)
+            emit_steps()
             steps.clear()
         progress(page.num_rows)
     splitter.finish(session_ended=session.ended_at is not None)
     if steps:
-        emit("steps", steps_table(steps, researcher), skip=STEP_COPIES)
+        emit_steps()
     if episodes:
         emit("episodes", episodes_table(episodes, researcher))
     sink.close()

@@ -134,6 +134,21 @@ def _split(table, keys: list[str]):
     if len(uniques) == 1:
         yield tuple(table.column(k)[0].as_py() for k in keys), table
         return
+    runs = _runs(pc, combined)
+    if len(runs) == len(uniques):  # each partition's rows are one run (rows in time order)
+        for value, start, stop in runs:
+            yield tuple(value.split("\x00")), table.slice(start, stop - start)
+        return
     for value in uniques.to_pylist():
         part = table.filter(pc.equal(combined, value))
         yield tuple(value.split("\x00")), part
+
+
+def _runs(pc, values) -> list[tuple[str, int, int]]:
+    """(value, start, stop) of each run of equal consecutive ``values``."""
+    values = values.combine_chunks() if hasattr(values, "combine_chunks") else values
+    n = len(values)
+    changes = pc.not_equal(values.slice(1), values.slice(0, n - 1))
+    starts = [0, *(i + 1 for i in pc.indices_nonzero(changes).to_pylist())]
+    stops = [*starts[1:], n]
+    return [(values[a].as_py(), a, b) for a, b in zip(starts, stops, strict=True)]

@@ -59,7 +59,10 @@ def _day(day: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
 
 
-def steps_table(steps: Sequence, researcher: str):
+def steps_table(steps: Sequence, researcher: str, distinct: dict | None = None):
+    """The steps table of built steps. ``distinct``, if given, receives the distinct
+    strings of list columns built from shared strings (``observation.terminal[]``), so
+    that the leak scan need not find them again in the flattened column."""
     import pyarrow as pa
 
     schema = export_schema("steps")
@@ -81,7 +84,7 @@ def steps_table(steps: Sequence, researcher: str):
         "repository": col("repo"),
         "git_head": col("head"),
         "git_branch": col("branch"),
-        "terminal": _shared_string_lists(pa, col("terminal")),
+        "terminal": _shared_string_lists(pa, col("terminal"), distinct, "observation.terminal[]"),
         "files_changed": col("files_before"),
         "previous_outcome": pa.StructArray.from_arrays(
             prev_cols, fields=list(prev_t), mask=prev_missing
@@ -177,9 +180,10 @@ def episode_row(e) -> dict:
     }
 
 
-def _shared_string_lists(pa, lists: list):
+def _shared_string_lists(pa, lists: list, distinct: dict | None = None, path: str = ""):
     """A list<string> array from sequences that share their string objects (the terminal
-    transcripts of consecutive steps): each distinct string is converted once."""
+    transcripts of consecutive steps): each distinct string is converted once. The
+    strings, in order of first use, go to ``distinct[path]`` if ``distinct`` is given."""
     index: dict[int, int] = {}
     uniques: list[str] = []
     flat: list[int] = []
@@ -197,7 +201,10 @@ def _shared_string_lists(pa, lists: list):
                 flat.append(position)
             previous = items
         offsets.append(len(flat))
-    values = pa.array(uniques, pa.string()).take(pa.array(flat, pa.int32()))
+    strings = pa.array(uniques, pa.string())
+    if distinct is not None:
+        distinct[path] = strings
+    values = strings.take(pa.array(flat, pa.int32()))
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 
 

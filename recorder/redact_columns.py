@@ -13,35 +13,56 @@ from collections.abc import Sequence
 
 
 def redact_table(redactor, table, columns: Sequence[str], findings_column: str = "redactions"):
-    """Return ``table`` with ``columns`` redacted and findings merged into ``findings_column``."""
-    import pyarrow as pa
+    """Return ``table`` with ``columns`` redacted and findings merged into ``findings_column``.
 
-    per_row: list[dict[str, list[dict]] | None] = [None] * len(table)
+    Each distinct value of a column is redacted once (the engine's result depends on the
+    text alone, and a batch repeats its directories, paths and outputs many times); a
+    column that no rule changed keeps its Arrow buffers.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    per_row: dict[int, dict[str, list[dict]]] = {}
     for name in columns:
         if name not in table.column_names:
             continue
-        values = table.column(name).to_pylist()
-        if not any(values):
+        column = table.column(name)
+        if column.null_count == len(column):
             continue
-        results = redactor.redact_many(values)
-        cleaned = []
-        for i, result in enumerate(results):
-            if result is None:
-                cleaned.append(values[i])
-                continue
-            cleaned.append(result.text)
-            if result.findings:
-                row = per_row[i] if per_row[i] is not None else {}
-                row[name] = [_finding(f) for f in result.findings]
-                per_row[i] = row
+        encoded = column.combine_chunks().cast(pa.string()).dictionary_encode()
+        distinct = encoded.dictionary.to_pylist()
+        if not any(distinct):  # nothing but empty strings (redact_table skips it too)
+            continue
+        results = redactor.redact_many(distinct)
+        changed = {}
+        for k, result in enumerate(results):
+            if result is not None and (result.findings or result.text != distinct[k]):
+                changed[k] = result
+        if not changed:
+            index = table.column_names.index(name)
+            table = table.set_column(index, name, column.cast(pa.string()))
+            continue
+        texts = [r.text if (r := changed.get(k)) is not None else v for k, v in enumerate(distinct)]
+        indices = encoded.indices
+        redacted = pa.array(texts, pa.string()).take(indices)
+        with_findings = [k for k, r in changed.items() if r.findings]
+        if with_findings:
+            rows = pc.indices_nonzero(pc.is_in(indices, pa.array(with_findings, indices.type)))
+            for i in rows.to_pylist():
+                found = changed[indices[i].as_py()].findings
+                per_row.setdefault(i, {})[name] = [_finding(f) for f in found]
         index = table.column_names.index(name)
-        table = table.set_column(index, name, pa.array(cleaned, pa.string()))
-    existing = (
-        table.column(findings_column).to_pylist()
-        if findings_column in table.column_names
-        else [None] * len(table)
-    )
-    merged = [_merge(old, new) for old, new in zip(existing, per_row, strict=True)]
+        table = table.set_column(index, name, redacted)
+    if findings_column in table.column_names:
+        existing = table.column(findings_column)
+        if not per_row:
+            index = table.column_names.index(findings_column)
+            return table.set_column(index, findings_column, existing.cast(pa.string()))
+        merged = existing.to_pylist()
+    else:
+        merged = [None] * len(table)
+    for i, new in sorted(per_row.items()):
+        merged[i] = _merge_findings(merged[i], new)
     column = pa.array(merged, pa.string())
     if findings_column in table.column_names:
         return table.set_column(table.column_names.index(findings_column), findings_column, column)
@@ -52,9 +73,8 @@ def _finding(f) -> dict:
     return {"rule": f.rule, "category": f.category, "start": f.start, "end": f.end}
 
 
-def _merge(old: str | None, new: dict | None) -> str | None:
-    if not new:
-        return old
+def _merge_findings(old: str | None, new: dict) -> str | None:
+    """The row's new findings merged into its old ``redactions`` JSON."""
     if old:
         base = json.loads(old)
         for key, items in new.items():

@@ -114,3 +114,13 @@ def test_git_head_is_carried_per_repository(lay, tmp_path):
     s.end().ingest()
     steps = export_rows(lay, tmp_path / "out", idle_gap_minutes=60)["steps"]
     assert [x["observation"]["git_head"] for x in steps] == ["aaaa", "aaaa", "bbbb", "aaaa"]
+
+
+def test_reconcile_manifests_are_events_but_not_steps(lay, tmp_path):
+    s = SessionScript(lay)
+    s.file("/work/repo", event="reconcile", at=0.5)
+    s.command("make test", exit=0)
+    s.end().ingest()
+    tables = export_rows(lay, tmp_path / "out")
+    assert [x["action"]["type"] for x in tables["steps"]] == ["command"]
+    assert "reconcile" in {e["event_type"] for e in tables["events"]}

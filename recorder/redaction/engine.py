@@ -2,8 +2,8 @@
 
 Text is encoded to UTF-8 once and scanned with RE2 (linear time). One pass of
 an RE2 set over every rule's literal keywords (the prefilter) says which rules
-can match at all; only those run. A batch is joined and scanned as one text,
-then cut back into its items. Overlapping findings are settled by category
+can match at all; only those run. A batch is joined and scanned as one text
+(each distinct text once), then cut back into its items. Overlapping findings are settled by category
 (provider tokens first, personal data last), then by length. Each value becomes
 ``<SECRET:rule:xxxxxx>`` or ``<PII:rule:xxxxxx>``, where ``xxxxxx`` starts the
 HMAC-SHA256 of the value under the installation key; the home directory
@@ -18,7 +18,7 @@ import gc
 import hmac
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 from typing import Any, NamedTuple
 
 import re2
@@ -31,6 +31,7 @@ from recorder.redaction.user_rules import user_rules_digest, user_rules_from
 PLACEHOLDER_PATTERN = r"<(?:SECRET|PII):[A-Za-z0-9_.\-]+:[0-9a-f]{6}>"
 HOME_PLACEHOLDER = "~"
 _SEPARATOR = b"\n\x00\n"
+_SEPARATOR_TEXT = _SEPARATOR.decode()
 _BATCH_BYTES = 4 << 20
 _CHUNK = 16 << 10
 
@@ -136,10 +137,9 @@ class Redactor:
         """Non-overlapping hits, preferring category order, then longer, then earlier."""
         starts: list[int] = []
         ends: list[int] = []
-        if b"<SECRET:" in data or b"<PII:" in data:
-            for m in self._placeholders.finditer(data):
-                starts.append(m.start())
-                ends.append(m.end())
+        for m in self._placeholders.finditer(data):  # RE2 skips to each "<" with memchr
+            starts.append(m.start())
+            ends.append(m.end())
         kept = []
         rules = self._rules
         for s, e, i in sorted(hits, key=lambda h: (rules[h[2]].rank, h[0] - h[1], h[0], h[2])):
@@ -193,7 +193,8 @@ class Redactor:
         return self._apply(text, data, self._hits(data))
 
     def redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
-        """``redact`` over a batch, scanned a few megabytes at a time; None stays None."""
+        """``redact`` over a batch, scanned a few megabytes at a time (a text repeated in the
+        batch only once); None stays None."""
         collecting = gc.isenabled()
         gc.disable()  # a burst of 100k small results: collection passes would cost a third
         try:
@@ -204,46 +205,83 @@ class Redactor:
 
     def _redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
         new = tuple.__new__  # skips NamedTuple's Python-level __new__
-        results = [None if t is None else new(RedactionResult, (t, [])) for t in texts]
-        todo = [i for i, t in enumerate(texts) if t]
-        ends = list(accumulate(map(len, map(texts.__getitem__, todo))))
-        first = 0
-        while first < len(todo):
-            last = bisect.bisect_left(ends, ends[first] + _BATCH_BYTES, lo=first) + 1
-            for i, result in self._redact_batch(texts, todo[first:last]):
-                results[i] = result
-            first = last
+        if None in texts:
+            results = [None if t is None else new(RedactionResult, (t, [])) for t in texts]
+        else:
+            results = list(
+                map(new, repeat(RedactionResult), zip(texts, iter(list, None), strict=False))
+            )
+        if _repetitive(texts):
+            # ``redact`` of a text depends on nothing else: equal texts (recorded traffic
+            # repeats lines a lot) are redacted once, each copy getting its own findings list.
+            unique = dict.fromkeys(texts)
+            unique.pop(None, None)
+            unique.pop("", None)
+            distinct = list(unique)
+            dirty = {distinct[k]: result for k, result in self._batches(distinct)}
+            if dirty:
+                for i in compress(range(len(texts)), map(dirty.__contains__, texts)):
+                    text, findings = dirty[texts[i]]
+                    results[i] = new(RedactionResult, (text, list(findings)))
+        elif all(texts):
+            for k, result in self._batches(texts):
+                results[k] = result
+        else:
+            todo = [i for i, t in enumerate(texts) if t]
+            for k, result in self._batches(list(map(texts.__getitem__, todo))):
+                results[todo[k]] = result
         return results
 
-    def _redact_batch(self, texts, batch: list[int]) -> Iterator[tuple[int, RedactionResult]]:
+    def _batches(self, items: Sequence[str]) -> Iterator[tuple[int, RedactionResult]]:
+        """``(k, result)`` for the non-empty ``items[k]`` with findings, a batch at a time."""
+        ends = list(accumulate(map(len, items)))
+        first = 0
+        while first < len(items):
+            last = bisect.bisect_left(ends, ends[first] + _BATCH_BYTES, lo=first) + 1
+            yield from self._redact_batch(items, range(first, min(last, len(items))))
+            first = last
+
+    def _redact_batch(self, texts, batch: Sequence[int]) -> Iterator[tuple[int, RedactionResult]]:
         """Results for the items of ``batch`` that have findings (the rest are clean)."""
-        chosen = map(texts.__getitem__, batch)
-        parts = list(map(str.encode, chosen, repeat("utf-8"), repeat("replace")))
-        per_item, crossing = self._batch_hits(parts)
+        chosen = list(map(texts.__getitem__, batch))
+        if all(map(str.isascii, chosen)):  # one encode, and bytes are characters
+            data = _SEPARATOR_TEXT.join(chosen).encode()
+            lens = list(map(len, chosen))
+        else:
+            parts = list(map(str.encode, chosen, repeat("utf-8"), repeat("replace")))
+            data = _SEPARATOR.join(parts)
+            lens = list(map(len, parts))
+        starts = list(accumulate(map(len(_SEPARATOR).__add__, lens), initial=0))
+        per_item, crossing = self._batch_hits(data, starts, lens)
         for k in crossing:
-            yield batch[k], self._apply(texts[batch[k]], parts[k], self._hits(parts[k]))
+            part = data[starts[k] : starts[k] + lens[k]]
+            yield batch[k], self._apply(texts[batch[k]], part, self._hits(part))
         for k, hits in per_item.items():
             if k not in crossing:
-                hits = self._resolve(hits, parts[k])
-                yield batch[k], self._apply(texts[batch[k]], parts[k], hits)
+                part = data[starts[k] : starts[k] + lens[k]]
+                hits = self._resolve(hits, part)
+                yield batch[k], self._apply(texts[batch[k]], part, hits)
 
-    def _batch_hits(self, parts: list[bytes]) -> tuple[dict[int, list[Hit]], set[int]]:
-        """Hits per item of one joined scan, and the items a match ran across."""
-        data = _SEPARATOR.join(parts)
-        step = len(_SEPARATOR)
-        lens = list(map(len, parts))
-        starts = list(accumulate(map(step.__add__, lens), initial=0))
+    def _batch_hits(
+        self, data: bytes, starts: list[int], lens: list[int]
+    ) -> tuple[dict[int, list[Hit]], set[int]]:
+        """Hits per item of one joined scan (item ``k`` is ``data[starts[k]:][:lens[k]]``),
+        and the items a match ran across."""
         per_item: dict[int, list[Hit]] = defaultdict(list)
         crossing: set[int] = set()
         raw: list[tuple[int, int]] = []
+        where = bisect.bisect_right
         for s, e, i in self._scan(data, raw):
-            k = bisect.bisect_right(starts, s) - 1
+            k = where(starts, s) - 1
             if e <= starts[k] + lens[k]:
                 per_item[k].append((s - starts[k], e - starts[k], i))
+        find = data.find
         for s, e in raw:
-            first = bisect.bisect_right(starts, s) - 1
+            if find(b"\x00", s, e) < 0:
+                continue  # a match that holds no whole separator stays in one item
+            first = where(starts, s) - 1
             first += s >= starts[first] + lens[first]  # a match starting in a separator
-            last = bisect.bisect_right(starts, max(s, e - 1)) - 1
+            last = where(starts, max(s, e - 1)) - 1
             if last > first:
                 crossing.update(range(first, last + 1))
         return per_item, crossing
@@ -271,6 +309,13 @@ class Redactor:
         findings = self.scan(text)
         if findings:
             raise LeakFound([f.rule for f in findings], len(findings))
+
+
+def _repetitive(texts: Sequence[str | None]) -> bool:
+    """Whether a sample of ``texts`` repeats itself (then the batch is worth deduplicating)."""
+    step = max(1, len(texts) // 1024)
+    sample = [texts[i] for i in range(0, len(texts), step)] if len(texts) > 64 else []
+    return len(set(sample)) < 0.9 * len(sample)
 
 
 def _chunks(data: bytes) -> Iterator[tuple[int, int]]:
