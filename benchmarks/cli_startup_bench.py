@@ -44,7 +44,9 @@ def main() -> None:
     base = statistics.median(times["python -c pass"])
     for name, samples in times.items():
         median = statistics.median(samples)
-        print(f"{name:<16} median {median * 1000:6.1f} ms  ratio to python -c pass {median / base:.2f}")
+        print(
+            f"{name:<16} median {median * 1000:6.1f} ms  ratio to python -c pass {median / base:.2f}"
+        )
 
 
 if __name__ == "__main__":

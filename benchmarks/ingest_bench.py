@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recorder.ingest import Ingester  # noqa: E402
-from recorder.paths import Layout  # noqa: E402
-from recorder.store import WriterLock, open_writer  # noqa: E402
-from tests.spoolkit import command_lines, open_session_records, shell_spool  # noqa: E402
+from recorder.ingest import Ingester
+from recorder.paths import Layout
+from recorder.store import WriterLock, open_writer
+from tests.spoolkit import command_lines, open_session_records, shell_spool
 
 
 def event_lines(session: str, count: int, t0: float) -> bytes:

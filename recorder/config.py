@@ -133,7 +133,9 @@ def _create_initial(path: Path) -> None:
 def _write_toml(path: Path, data: dict[str, Any], replace: bool) -> None:
     import tomli_w
 
-    text = "# recorder configuration; `recorder config` shows every setting.\n" + tomli_w.dumps(data)
+    text = "# recorder configuration; `recorder config` shows every setting.\n" + tomli_w.dumps(
+        data
+    )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -168,7 +168,10 @@ class Daemon:
         self.server.daemon_threads = True
         os.chmod(path, 0o600)
         threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="socket", daemon=True
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="socket",
+            daemon=True,
         ).start()
 
     def _handle(self, conn: socket.socket, rfile, wfile) -> None:

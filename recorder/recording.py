@@ -81,9 +81,11 @@ def stop(lay: Layout) -> StopResult:
             drain_without_daemon(lay)
             drained_by = "stop"
     with client.reader(lay) as r:
-        count = r.arrow(
-            "SELECT count(*) AS n FROM events WHERE session_id = ?", [session.session_id]
-        ).column("n")[0].as_py()
+        count = (
+            r.arrow("SELECT count(*) AS n FROM events WHERE session_id = ?", [session.session_id])
+            .column("n")[0]
+            .as_py()
+        )
     return StopResult(session, count, drained_by)
 
 

@@ -76,9 +76,12 @@ def run_session(env: dict[str, str]) -> None:
     server = libtmux.Server(socket_name=f"recorder-demo-{os.getpid()}")
     try:
         session = server.new_session(
-            session_name="demo", start_directory=str(DEMO), environment=env,
+            session_name="demo",
+            start_directory=str(DEMO),
+            environment=env,
             window_command=f"bash --noprofile --rcfile {DEMO / 'bashrc'} -i",
-            x=160, y=50,
+            x=160,
+            y=50,
         )
         pane = session.active_window.active_pane
         wait_for_prompts(pane, 1)
@@ -103,8 +106,15 @@ def main() -> int:
         return 1
     project = prepare(env)
     print("== recording a demonstration session in a private tmux server")
-    session_id = sh(recorder, "start", "--name", "demo: fix train.py", "--watch", str(project),
-                    capture_output=True).stdout.strip()
+    session_id = sh(
+        recorder,
+        "start",
+        "--name",
+        "demo: fix train.py",
+        "--watch",
+        str(project),
+        capture_output=True,
+    ).stdout.strip()
     print(f"  session {session_id}")
     try:
         run_session(env)

@@ -80,7 +80,7 @@ def test_two_starts_at_once_open_one_session(run_cli, recorder_home):
         subprocess.Popen([exe, "start"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    results = [p.communicate(timeout=60) + (p.returncode,) for p in procs]
+    results = [(*p.communicate(timeout=60), p.returncode) for p in procs]
     codes = sorted(code for _, _, code in results)
     assert codes == [0, 1]
     winner = next(out.strip() for out, _, code in results if code == 0)

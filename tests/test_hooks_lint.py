@@ -17,7 +17,8 @@ def test_bash_hook_passes_shellcheck(tmp_path):
     script.write_text(hook_source("bash"))
     proc = subprocess.run(
         ["shellcheck", "--shell=bash", "--severity=style", str(script)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout
 

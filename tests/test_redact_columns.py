@@ -14,11 +14,13 @@ TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 
 def test_repeated_values_nulls_and_existing_findings():
     redactor = Redactor(b"k" * 32, personal=False)
-    table = pa.table({
-        "cmd": [f"export GITHUB_TOKEN={TOKEN}", "ls", None, f"export GITHUB_TOKEN={TOKEN}"],
-        "cwd": ["/tmp", "/tmp", "/tmp", "/tmp"],
-        "redactions": [None, None, None, json.dumps({"output": [{"rule": "x"}]})],
-    })
+    table = pa.table(
+        {
+            "cmd": [f"export GITHUB_TOKEN={TOKEN}", "ls", None, f"export GITHUB_TOKEN={TOKEN}"],
+            "cwd": ["/tmp", "/tmp", "/tmp", "/tmp"],
+            "redactions": [None, None, None, json.dumps({"output": [{"rule": "x"}]})],
+        }
+    )
     out = redact_table(redactor, table, ["cmd", "cwd", "missing"])
     cmds = out.column("cmd").to_pylist()
     assert TOKEN not in "".join(c for c in cmds if c)

@@ -59,7 +59,9 @@ def test_cli_on_a_full_disk_is_one_clear_line(run_cli, tiny_spool):
     assert "No space left on device" in lines[0]
     filler.unlink()
     run_cli("stop")
-    texts = [json.loads(line)["text"] for line in run_cli("show", "last", "--json").stdout.splitlines()]
+    texts = [
+        json.loads(line)["text"] for line in run_cli("show", "last", "--json").stdout.splitlines()
+    ]
     assert texts == ["before the disk filled"]
 
 
@@ -97,9 +99,20 @@ def test_doctor_fails_on_an_open_home(recorder_home):
 def test_wheel_ships_schemas_hooks_and_exporters(tmp_path):
     out = tmp_path / "wheel"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     wheel = next(out.glob("recorder-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -113,12 +126,16 @@ def test_wheel_ships_schemas_hooks_and_exporters(tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import schemas, recorder.collectors.shell as s; "
-        "assert schemas.__file__.startswith(%r); "
-        "print(len(schemas.event_kinds()), len(s.hook_source('bash')) > 0)" % str(site)
+        f"assert schemas.__file__.startswith({str(site)!r}); "
+        "print(len(schemas.event_kinds()), len(s.hook_source('bash')) > 0)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(site)},
-        capture_output=True, text=True, cwd=tmp_path, check=True,
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
     )
     count, has_hook = proc.stdout.split()
     assert int(count) >= 4 and has_hook == "True"
