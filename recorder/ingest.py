@@ -18,7 +18,6 @@ import codecs
 import contextlib
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -352,15 +351,6 @@ def quarantine_count(lay: Layout) -> int:
         with path.open("rb") as fh:
             total += sum(1 for _ in fh)
     return total
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 _KNOWN = ", ".join(f"'{t}'" for t in R.RECORD_TYPES)

@@ -15,7 +15,7 @@ from typing import Any
 
 from recorder import client
 from recorder.config import Config
-from recorder.errors import DaemonError, HomeError, NotRecording
+from recorder.errors import DaemonError, HomeError
 from recorder.ingest import Ingester, quarantine_count
 from recorder.paths import Layout
 from recorder.session import (
@@ -161,13 +161,6 @@ def _spool_backlog(lay: Layout) -> int:
         with contextlib.suppress(FileNotFoundError):
             total += max(0, spool.path.stat().st_size - offsets.get(spool.name, 0))
     return total
-
-
-def require_recording(lay: Layout) -> ActiveSession:
-    session = active_session(lay)
-    if session is None:
-        raise NotRecording("not recording: start a session with `recorder start`")
-    return session
 
 
 def wait_until_ingested(lay: Layout, timeout: float = 30.0) -> bool:

@@ -62,3 +62,24 @@ def test_stop_without_a_daemon_drains_the_spool(run_cli, recorder_home):
     proc = run_cli("stop")
     assert session in proc.stdout
     assert count_commands(lay) == (500, 500, 500)
+
+
+def test_the_socket_serves_reads_only(run_cli, recorder_home):
+    import pytest
+
+    from recorder.errors import DaemonError
+
+    run_cli("start")
+    run_cli("task", "keep me")
+    lay = Layout(recorder_home)
+    with pytest.raises(DaemonError, match="only single read-only queries"):
+        client.query(lay, "DELETE FROM events")
+    with pytest.raises(DaemonError, match="only single read-only queries"):
+        client.query(lay, "SELECT 1; DROP TABLE events")
+    client.call(lay, "flush")
+    assert client.query(lay, "SELECT count(*) AS n FROM sessions").column("n")[0].as_py() == 1
+    run_cli("stop")
+    texts = [
+        json.loads(line)["text"] for line in run_cli("show", "last", "--json").stdout.splitlines()
+    ]
+    assert texts == ["keep me"]
