@@ -4,6 +4,7 @@
     redaction.py  redaction with the rules current at export time, and the final leak scan
     textcut.py    cutting redacted text to a tail without creating new matches
     steps.py      events -> steps (observation, action, outcome), causal and streaming
+    stepbuffer.py the steps not yet written: records, and the texts they copy kept in Arrow
     episodes.py   steps -> episodes (task marks, idle gaps, repository changes)
     labels.py     failed, retries, recoveries, edit-run-fix loops, pauses, success
     tables.py     Arrow tables in the schemas of ``schemas/export/``

@@ -7,18 +7,38 @@ before a session's first mark are split heuristically instead: at idle gaps
 (``episodes.idle_gap_minutes``, default 10) and where the repository changes.
 Any episode is also cut after ``max_steps`` steps so memory stays bounded.
 
-:class:`EpisodeSplitter` receives steps in time order, numbers them, fills the
-parts of their observation that depend on the episode, and hands each finished
-episode, labelled, to a callback. docs/labels.md defines all of this exactly.
+:class:`EpisodeSplitter` receives steps in time order (records of
+:mod:`exporters.stepbuffer`), fills the parts of their observation that depend on
+the episode, keeps them in a :class:`~exporters.stepbuffer.StepBuffer`, numbers
+and labels them when their episode closes, and hands each finished episode to a
+callback. docs/labels.md defines all of this exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import itemgetter
 
 from exporters.labels import EpisodeLabels, label_episode, pause_class
-from exporters.steps import Step
+from exporters.stepbuffer import (
+    ACTION,
+    DURATION_MS,
+    END,
+    EXIT_CODE,
+    FAILED,
+    GAP_MS,
+    HEAD,
+    KEY,
+    LINES_ADDED,
+    LINES_REMOVED,
+    PAUSE_CLASS,
+    PREV,
+    REPO,
+    TEST_OR_BUILD,
+    TS,
+    StepBuffer,
+)
 
 DEFAULT_IDLE_GAP_MINUTES = 10
 DEFAULT_MAX_STEPS = 10_000
@@ -28,13 +48,14 @@ TERMINAL_REASONS = ("task_mark", "repo_change", "session_end")
 CUT_REASONS = ("idle_gap", "max_steps", "recording")
 
 
-@dataclass
+@dataclass(slots=True)
 class Episode:
     session_id: str
     index: int
     task: str | None
     marked: bool  # the task comes from a task mark
-    steps: list[Step] = field(default_factory=list)
+    start: int  # position of its first step
+    stop: int  # position after its last step (start while it has none)
     repo: str | None = None
     start_commit: str | None = None
     end_commit: str | None = None
@@ -46,29 +67,35 @@ class Episode:
     def episode_id(self) -> str:
         return f"{self.session_id}-e{self.index:04d}"
 
+    @property
+    def num_steps(self) -> int:
+        return self.stop - self.start
+
 
 class EpisodeSplitter:
     def __init__(
         self,
         session_id: str,
+        steps: StepBuffer,
         on_episode: Callable[[Episode], None],
         idle_gap_minutes: float = DEFAULT_IDLE_GAP_MINUTES,
         max_steps: int = DEFAULT_MAX_STEPS,
     ):
         self.session_id = session_id
+        self.steps = steps
         self.on_episode = on_episode
         self.idle_gap_us = int(idle_gap_minutes * 60_000_000)
         self.idle_gap_ms = self.idle_gap_us // 1000
         self.max_steps = max_steps
         self.count = 0
-        self.current = Episode(session_id, 0, None, False)
+        self.current = Episode(session_id, 0, None, False, 0, 0)
         self.paused = False  # a pause mark since the last step
 
     # -- marks from the researcher --------------------------------------------------------
 
     def task_mark(self, text: str | None) -> None:
         task = (text or "").strip() or None
-        if self.current.steps:
+        if self.current.num_steps:
             self._close("task_mark", task, next_marked=True)
         else:
             self.current.task, self.current.marked = task, True
@@ -79,67 +106,81 @@ class EpisodeSplitter:
     def note_head(self, repo: str | None, head: str | None) -> None:
         """A git head seen in the session (the episode's end commit, if its repository)."""
         episode = self.current
-        if head and episode.steps and (episode.repo is None or repo in (None, episode.repo)):
+        has_steps = episode.stop > episode.start
+        if head and has_steps and (episode.repo is None or repo in (None, episode.repo)):
             episode.end_commit = head
 
     # -- steps ----------------------------------------------------------------------------
 
-    def add(self, step: Step) -> None:
-        if self.current.steps:  # (an empty episode is never split)
+    def add(self, step: list) -> None:
+        """``step`` (the builder's newest) joins an episode and the buffer."""
+        episode = self.current
+        if episode.stop > episode.start:  # (an empty episode is never split)
             reason = self._split_reason(step)
-            if reason is not None:
-                self._close(reason, self.current.task, self.current.marked)
-        episode = self.current
-        steps = episode.steps
-        step.index = len(steps)
-        step.task = episode.task
-        if steps:
-            prev = steps[-1]
-            ts = step.ts
-            step.prev = prev.outcome_at(ts)
-            gap_ms = step.gap_ms = max(0, ts - prev.end) // 1000
-            step.pause_class = pause_class(gap_ms, self.paused, self.idle_gap_ms)
+            if reason is None:
+                self._follow(step, self.steps.records[-1])
+            else:
+                self._close(reason, episode.task, episode.marked)
+                episode = self.current
         self.paused = False
-        if episode.repo is None and step.repo:
-            episode.repo = step.repo
-        if step.head:
-            episode.start_commit = episode.start_commit or step.head
-            episode.end_commit = step.head
-        if step.end > episode.latest_end:
-            episode.latest_end = step.end
-        steps.append(step)
+        if episode.repo is None and step[REPO]:
+            episode.repo = step[REPO]
+        if step[HEAD]:
+            episode.start_commit = episode.start_commit or step[HEAD]
+            episode.end_commit = step[HEAD]
+        if step[END] > episode.latest_end:
+            episode.latest_end = step[END]
+        self.steps.records.append(step)
+        episode.stop += 1
 
-    def _split_reason(self, step: Step) -> str | None:
+    def _follow(self, step: list, previous: list) -> None:
+        """Fill what ``step`` knows of ``previous``, the step before it in the episode: its
+        outcome as known at ``step``'s time (a command still running has no exit code)."""
+        ts = step[TS]
+        ended = previous[END] <= ts
+        step[PREV] = (
+            previous[ACTION],
+            previous[EXIT_CODE] if ended else None,
+            previous[FAILED] if ended else None,
+            previous[DURATION_MS] if ended else None,
+            previous[LINES_ADDED],
+            previous[LINES_REMOVED],
+        )
+        gap = ts - previous[END]
+        gap_ms = step[GAP_MS] = gap // 1000 if gap > 0 else 0  # (faster than max() here)
+        step[PAUSE_CLASS] = pause_class(gap_ms, self.paused, self.idle_gap_ms)
+
+    def _split_reason(self, step: list) -> str | None:
         episode = self.current
-        if not episode.steps:
-            return None
-        if len(episode.steps) >= self.max_steps:
+        if episode.stop - episode.start >= self.max_steps:
             return "max_steps"
         if episode.marked:
             return None
-        if step.ts - episode.latest_end >= self.idle_gap_us:
+        if step[TS] - episode.latest_end >= self.idle_gap_us:
             return "idle_gap"
-        if step.repo and episode.repo and step.repo != episode.repo:
+        if step[REPO] and episode.repo and step[REPO] != episode.repo:
             return "repo_change"
         return None
 
     def finish(self, session_ended: bool) -> None:
         """The session's events are over: close the last episode."""
-        if self.current.steps:
+        if self.current.num_steps:
             self._close("session_end" if session_ended else "recording", None, False)
 
     def _close(self, reason: str, next_task: str | None, next_marked: bool) -> None:
         episode = self.current
         episode.end_reason = reason
-        steps = episode.steps
-        episode.labels = label_episode(steps)
-        episode_id = episode.episode_id
-        for step in steps:
-            step.episode_id = episode_id
-            step.closed = True
-        steps[0].is_first = True
-        steps[-1].is_last = True
-        steps[-1].is_terminal = reason in TERMINAL_REASONS
+        records = self.steps.records[episode.start - self.steps.base :]
+        fields = [
+            list(map(itemgetter(i), records)) for i in (ACTION, KEY, FAILED, TEST_OR_BUILD, END)
+        ]
+        step_labels, episode.labels = label_episode(*fields)
+        self.steps.close(
+            len(records), episode.episode_id, episode.task, reason in TERMINAL_REASONS,
+            step_labels,
+        )  # fmt: skip
         self.on_episode(episode)
         self.count += 1
-        self.current = Episode(self.session_id, self.count, next_task, next_marked)
+        self.current = Episode(
+            self.session_id, self.count, next_task, next_marked, episode.stop, episode.stop
+        )

@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from itertools import accumulate
 
 # -- failed -------------------------------------------------------------------------------
 
@@ -33,11 +33,35 @@ def has_traceback(output: str | None) -> bool:
     return bool(output) and any(marker in output for marker in TRACEBACK_MARKERS)
 
 
+def traceback_rows(outputs: Sequence[str | None]) -> set[int]:
+    """The indices of the ``outputs`` that ``has_traceback``: one search of their joined
+    text per marker (a page of outputs rarely holds any)."""
+    texts = [output or "" for output in outputs]
+    joined = "\x00".join(texts)  # no marker holds a NUL: a match is inside one output
+    found = [marker for marker in TRACEBACK_MARKERS if marker in joined]
+    if not found:
+        return set()
+    starts = list(accumulate(map((1).__add__, map(len, texts)), initial=0))  # (+ the NUL)
+    rows = set()
+    for marker in found:
+        at = joined.find(marker)
+        while at >= 0:
+            k = bisect.bisect_right(starts, at) - 1
+            rows.add(k)
+            at = joined.find(marker, starts[k + 1])
+    return rows
+
+
 def is_failure(exit_code: int | None, output: str | None) -> bool | None:
     """True: non-zero exit or a traceback in the output. None: no exit code and no traceback."""
+    return failed_label(exit_code, has_traceback(output))
+
+
+def failed_label(exit_code: int | None, traceback: bool) -> bool | None:
+    """``is_failure`` of a command, knowing whether its output has a traceback."""
     if exit_code is not None and exit_code != 0:
         return True
-    if has_traceback(output):
+    if traceback:
         return True
     return None if exit_code is None else False
 
@@ -199,21 +223,6 @@ def pause_class(gap_ms: int | None, paused: bool, idle_gap_ms: int) -> str | Non
 # -- per-episode labels -----------------------------------------------------------------
 
 
-class LabelledStep(Protocol):
-    """What the episode labels read from a step and write back onto it."""
-
-    kind: str  # "command" or a file step type
-    key: Key | None
-    failed: bool | None
-    test_or_build: bool
-    ts: int  # action time, microseconds
-    end: int  # end time (a command's end, else ts), microseconds
-    is_retry_of: int | None
-    recovered_by_step: int | None
-    time_to_recovery_ms: int | None
-    in_loop: bool
-
-
 @dataclass
 class EpisodeLabels:
     success: bool | None
@@ -224,74 +233,91 @@ class EpisodeLabels:
     test_runs: int
 
 
-def label_episode(steps: Sequence[LabelledStep]) -> EpisodeLabels:
-    """Set every step's retry, recovery and loop labels; return the episode's labels."""
-    _retries_and_recoveries(steps)
-    _edit_run_fix_loops(steps)
-    tests = [s for s in steps if s.kind == "command" and s.test_or_build]
-    return EpisodeLabels(
-        success=_success(tests),
-        failures=sum(1 for s in steps if s.failed),
-        recoveries=sum(1 for s in steps if s.recovered_by_step is not None),
-        retries=sum(1 for s in steps if s.is_retry_of is not None),
-        loop_steps=sum(1 for s in steps if s.in_loop),
+@dataclass
+class StepLabels:
+    """Per step of an episode, in order (indices are step indices in the episode)."""
+
+    is_retry_of: list[int | None]
+    recovered_by_step: list[int | None]
+    time_to_recovery_ms: list[int | None]
+    in_loop: list[bool]
+
+
+def label_episode(
+    kinds: Sequence[str],
+    keys: Sequence[Key | None],
+    failed: Sequence[bool | None],
+    test_or_build: Sequence[bool | None],
+    ends: Sequence[int],
+) -> tuple[StepLabels, EpisodeLabels]:
+    """The labels of an episode's steps and of the episode, from its steps' kinds
+    ("command" or a file step type), command keys, failed labels, test-or-build flags and
+    end times (a command's end, else the action time; microseconds), each a list."""
+    n = len(kinds)
+    labels = StepLabels([None] * n, [None] * n, [None] * n, [False] * n)
+    previous_runs = _retries_and_recoveries(kinds, keys, failed, ends, labels)
+    _edit_run_fix_loops(kinds, previous_runs, labels)
+    tests = [i for i, tb in enumerate(test_or_build) if tb and kinds[i] == "command"]
+    episode = EpisodeLabels(
+        success=_success(tests, failed, labels.recovered_by_step),
+        failures=failed.count(True),
+        recoveries=n - labels.recovered_by_step.count(None),
+        retries=n - labels.is_retry_of.count(None),
+        loop_steps=labels.in_loop.count(True),
         test_runs=len(tests),
     )
+    return labels, episode
 
 
-def _retries_and_recoveries(steps: Sequence[LabelledStep]) -> None:
-    previous: dict[Key, int] = {}  # key -> index of the last command step with that key
+def _retries_and_recoveries(kinds, keys, failed, ends, labels: StepLabels) -> dict[int, int]:
+    """Set the retry and recovery labels; return each command step's previous run (the
+    command step before it with the same key), for those that have one."""
+    previous_runs: dict[int, int] = {}
+    last_run: dict[Key, int] = {}  # key -> index of the last command step with that key
     open_failures: dict[Key, list[int]] = {}  # key -> failed steps not yet recovered
-    for i, step in enumerate(steps):
-        if step.kind != "command" or step.key is None:
+    for i, key in enumerate(keys):
+        if key is None or kinds[i] != "command":
             continue
-        key = step.key
-        before = previous.get(key)
-        if before is not None and steps[before].failed:
-            step.is_retry_of = before
-        previous[key] = i
-        if step.failed:
+        before = last_run.get(key)
+        if before is not None:
+            previous_runs[i] = before
+            if failed[before]:
+                labels.is_retry_of[i] = before
+        last_run[key] = i
+        if failed[i]:
             open_failures.setdefault(key, []).append(i)
-        elif step.failed is False:
+        elif failed[i] is False:
             for j in open_failures.pop(key, []):
-                failed = steps[j]
-                failed.recovered_by_step = i
-                failed.time_to_recovery_ms = max(0, (step.end - failed.end) // 1000)
+                labels.recovered_by_step[j] = i
+                labels.time_to_recovery_ms[j] = max(0, (ends[i] - ends[j]) // 1000)
+    return previous_runs
 
 
-def _edit_run_fix_loops(steps: Sequence[LabelledStep]) -> None:
+def _edit_run_fix_loops(kinds, previous_runs: dict[int, int], labels: StepLabels) -> None:
     """Mark [last edit before R1 .. R2] for each retry R2 of a failed R1 with edits on both
     sides of R1: save, run, fail, save, run."""
-    edits = [i for i, s in enumerate(steps) if s.kind != "command"]
-    if not edits:
+    retries = [(r2, r1) for r2, r1 in enumerate(labels.is_retry_of) if r1 is not None]
+    if not retries:
         return
-    previous_same: dict[int, int] = {}  # command step -> previous command step with its key
-    last_by_key: dict[Key, int] = {}
-    for i, step in enumerate(steps):
-        if step.kind == "command" and step.key is not None:
-            if step.key in last_by_key:
-                previous_same[i] = last_by_key[step.key]
-            last_by_key[step.key] = i
-    for r2, step in enumerate(steps):
-        r1 = step.is_retry_of
-        if r1 is None:
-            continue
+    edits = [i for i, kind in enumerate(kinds) if kind != "command"]
+    in_loop = labels.in_loop
+    for r2, r1 in retries:
         after = bisect.bisect_right(edits, r1)
         if after >= len(edits) or edits[after] >= r2:
             continue  # no edit between the failed run and its retry
-        floor = previous_same.get(r1, -1)
+        floor = previous_runs.get(r1, -1)
         before = bisect.bisect_left(edits, r1) - 1
         if before < 0 or edits[before] <= floor:
             continue  # no edit before the failed run (since the previous run of it)
         for k in range(edits[before], r2 + 1):
-            steps[k].in_loop = True
+            in_loop[k] = True
 
 
-def _success(tests: Sequence[LabelledStep]) -> bool | None:
+def _success(tests: Sequence[int], failed, recovered_by_step) -> bool | None:
     """The last test or build run passed, or a failing test run was later recovered."""
-    known = [s for s in tests if s.failed is not None]
+    known = [i for i in tests if failed[i] is not None]
     if not known:
         return None
-    if known[-1].failed is False:
+    if failed[known[-1]] is False:
         return True
-    return any(s.failed and s.recovered_by_step is not None for s in known)
+    return any(failed[i] and recovered_by_step[i] is not None for i in known)

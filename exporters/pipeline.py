@@ -222,11 +222,9 @@ class _Export:
         from recorder import __version__
 
         rows = [self._session_row(s, o) for s, o in zip(sessions, outputs, strict=True)]
-        names = [row["name"] for row in rows if row["name"]]
+        names = list(dict.fromkeys(row["name"] for row in rows if row["name"]))
         if names:  # session names are text written to the dataset: scan them too
-            import pyarrow as pa
-
-            self.redaction.scan("meta.sessions", pa.table({"name": names}))
+            self.redaction.scan_values("meta.sessions.name", names)
         return card_mod.CardFacts(
             export_id=export_id,
             file_format=self.options.file_format,

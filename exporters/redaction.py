@@ -111,22 +111,26 @@ class ExportRedaction:
         column, each at least once, in order of first appearance (``steps_table`` gives
         them), which saves finding the distinct values of a large flattened column.
         """
+        for column, values in _text_values(table, set(skip), rows or {}, distinct or {}):
+            self.scan_values(f"{table_name}.{column}", values)
+
+    def scan_values(self, where: str, values: list[str]) -> None:
+        """``scan`` of the distinct strings ``values`` of the column ``where``."""
         from recorder.redaction import LeakFound
 
-        for column, values in _text_values(table, set(skip), rows or {}, distinct or {}):
-            # The engine's batch pass finds the few values any rule may match; each of those
-            # then gets the engine's own verdict.
-            results = self.redactor.redact_many(values)
-            suspects = [v for v, r in zip(values, results, strict=True) if r and r.findings]
-            for value in suspects:
-                try:
-                    self.redactor.check_no_leaks(value)
-                except LeakFound as exc:
-                    raise ExportError(
-                        f"export stopped: a redaction rule still matches text in "
-                        f"{table_name}.{column} ({exc}); nothing was written"
-                    ) from None
-            self.summary.values_scanned += len(values)
+        # The engine's batch pass finds the few values any rule may match; each of those
+        # then gets the engine's own verdict.
+        dirty = self.redactor.redact_dirty(values)
+        suspects = [values[k] for k, result in dirty.items() if result.findings]
+        for value in suspects:
+            try:
+                self.redactor.check_no_leaks(value)
+            except LeakFound as exc:
+                raise ExportError(
+                    f"export stopped: a redaction rule still matches text in {where} ({exc}); "
+                    f"nothing was written"
+                ) from None
+        self.summary.values_scanned += len(values)
 
     def changed_rows(self, original, table) -> dict:
         """Per text column of an events table: the rows whose value differs from the log's

@@ -21,6 +21,7 @@ from pathlib import Path
 from exporters.episodes import EpisodeSplitter
 from exporters.redaction import STEP_COPIES
 from exporters.source import SessionInfo, iter_event_pages
+from exporters.stepbuffer import StepBuffer
 from exporters.steps import StepBuilder
 from exporters.tables import episode_row, episodes_table, events_table, steps_table
 
@@ -82,7 +83,7 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
     out = SessionOutput(job.ordinal)
     sink = make_sink(job.file_format, Path(job.work_dir), job.export_id)
     redaction = ExportRedaction(redactor)
-    steps: list = []
+    steps = StepBuffer(session.session_id)
     episodes: list[dict] = []
 
     def emit(name: str, table, skip=(), rows=None, distinct=None) -> None:
@@ -91,29 +92,32 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
         out.counts[name] += table.num_rows
 
     def on_episode(episode) -> None:
-        steps.extend(episode.steps)
-        episodes.append(episode_row(episode))
+        episodes.append(episode_row(episode, steps))
         _count_episode(out.labels, episodes[-1])
 
     def emit_steps() -> None:
+        """Write the steps of the episodes closed so far."""
+        closed = splitter.current.start
         distinct: dict = {}
-        table = steps_table(steps, researcher, distinct)
+        table = steps_table(steps, closed, researcher, distinct)
         emit("steps", table, skip=STEP_COPIES, distinct=distinct)
+        steps.release(closed)
 
-    splitter = EpisodeSplitter(session.session_id, on_episode, job.idle_gap_minutes, job.max_steps)
-    builder = StepBuilder(session.session_id, splitter)
+    splitter = EpisodeSplitter(
+        session.session_id, steps, on_episode, job.idle_gap_minutes, job.max_steps
+    )
+    builder = StepBuilder(steps, splitter)
     for page in iter_event_pages(reader, session.session_id, job.page_rows):
         redacted = redaction.redact_events(page)
         table = events_table(redacted, researcher, job.output_cap)
         emit("events", table, rows=redaction.changed_rows(page, table))
         _note_events(out, table)
         builder.feed(redacted)
-        if len(steps) >= STEP_BATCH_ROWS:
+        if splitter.current.start - steps.base >= STEP_BATCH_ROWS:
             emit_steps()
-            steps.clear()
         progress(page.num_rows)
     splitter.finish(session_ended=session.ended_at is not None)
-    if steps:
+    if splitter.current.start > steps.base:
         emit_steps()
     if episodes:
         emit("episodes", episodes_table(episodes, researcher))

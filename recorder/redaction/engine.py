@@ -203,6 +203,21 @@ class Redactor:
             if collecting:
                 gc.enable()
 
+    def redact_dirty(self, texts: Sequence[str]) -> dict[int, RedactionResult]:
+        """``redact`` of just the texts a rule matches, by index: the batch pass of
+        ``redact_many`` without a result for each clean text. For distinct texts (a column's
+        values); results with no findings may be among them."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            if all(texts):
+                return dict(self._batches(texts))
+            todo = [i for i, t in enumerate(texts) if t]
+            return {todo[k]: result for k, result in self._batches([texts[i] for i in todo])}
+        finally:
+            if collecting:
+                gc.enable()
+
     def _redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
         new = tuple.__new__  # skips NamedTuple's Python-level __new__
         if None in texts:
@@ -245,33 +260,41 @@ class Redactor:
         """Results for the items of ``batch`` that have findings (the rest are clean)."""
         chosen = list(map(texts.__getitem__, batch))
         if all(map(str.isascii, chosen)):  # one encode, and bytes are characters
+            parts = chosen
             data = _SEPARATOR_TEXT.join(chosen).encode()
-            lens = list(map(len, chosen))
         else:
             parts = list(map(str.encode, chosen, repeat("utf-8"), repeat("replace")))
             data = _SEPARATOR.join(parts)
-            lens = list(map(len, parts))
+        raw: list[tuple[int, int]] = []
+        hits = self._scan(data, raw)
+        if not hits and not raw:
+            return  # the common case: every item is clean
+        lens = list(map(len, parts))
         starts = list(accumulate(map(len(_SEPARATOR).__add__, lens), initial=0))
-        per_item, crossing = self._batch_hits(data, starts, lens)
+        per_item, crossing = self._batch_hits(hits, raw, data, starts, lens)
         for k in crossing:
             part = data[starts[k] : starts[k] + lens[k]]
             yield batch[k], self._apply(texts[batch[k]], part, self._hits(part))
-        for k, hits in per_item.items():
+        for k, item_hits in per_item.items():
             if k not in crossing:
                 part = data[starts[k] : starts[k] + lens[k]]
-                hits = self._resolve(hits, part)
-                yield batch[k], self._apply(texts[batch[k]], part, hits)
+                item_hits = self._resolve(item_hits, part)
+                yield batch[k], self._apply(texts[batch[k]], part, item_hits)
 
     def _batch_hits(
-        self, data: bytes, starts: list[int], lens: list[int]
+        self,
+        hits: list[Hit],
+        raw: list[tuple[int, int]],
+        data: bytes,
+        starts: list[int],
+        lens: list[int],
     ) -> tuple[dict[int, list[Hit]], set[int]]:
-        """Hits per item of one joined scan (item ``k`` is ``data[starts[k]:][:lens[k]]``),
-        and the items a match ran across."""
+        """Hits per item of one joined scan (its ``hits`` and ``raw`` matches; item ``k`` is
+        ``data[starts[k]:][:lens[k]]``), and the items a match ran across."""
         per_item: dict[int, list[Hit]] = defaultdict(list)
         crossing: set[int] = set()
-        raw: list[tuple[int, int]] = []
         where = bisect.bisect_right
-        for s, e, i in self._scan(data, raw):
+        for s, e, i in hits:
             k = where(starts, s) - 1
             if e <= starts[k] + lens[k]:
                 per_item[k].append((s - starts[k], e - starts[k], i))
