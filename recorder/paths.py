@@ -82,6 +82,11 @@ class Layout:
     def paused_marker(self) -> Path:
         return self.state / "paused"
 
+    def active_marker(self, session_id: str) -> Path:
+        """Exists while this session records and is not paused: the shell hooks' per-prompt
+        check, one ``stat`` that also notices a new session (its name holds the id)."""
+        return self.state / f"active.{session_id}"
+
     @property
     def pid_file(self) -> Path:
         return self.state / "daemon.pid"

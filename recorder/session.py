@@ -90,7 +90,10 @@ def open_session(lay: Layout, config: Config, name: str | None, watch: list[Path
     )
     _write_state(lay, "session.json", json.dumps(asdict(session)))
     _write_state(lay, "exclude-commands", "".join(p + "\n" for p in config.exclude_commands))
+    for stale in lay.state.glob("active.*"):  # left by a session that did not end cleanly
+        stale.unlink(missing_ok=True)
     _write_state(lay, lay.recording_marker.name, session.session_id + "\n")
+    _write_state(lay, lay.active_marker(session.session_id).name, "")
     return session
 
 
@@ -99,6 +102,7 @@ def close_session(lay: Layout) -> ActiveSession:
     current = active_session(lay)
     if current is None:
         raise NotRecording("not recording")
+    lay.active_marker(current.session_id).unlink(missing_ok=True)
     lay.recording_marker.unlink(missing_ok=True)
     append_records(control_spool(lay), [R.record(R.SESSION_END, current.session_id)])
     (lay.state / "session.json").unlink(missing_ok=True)
@@ -120,10 +124,13 @@ def user_event(lay: Layout, event_type: str, text: str | None = None) -> ActiveS
 
 def set_paused(lay: Layout, paused: bool) -> ActiveSession:
     current = user_event(lay, "pause" if paused else "resume")
+    active = lay.active_marker(current.session_id)
     if paused:
+        active.unlink(missing_ok=True)
         _write_state(lay, lay.paused_marker.name, "")
     else:
         lay.paused_marker.unlink(missing_ok=True)
+        _write_state(lay, active.name, "")
     return current
 
 

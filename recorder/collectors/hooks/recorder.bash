@@ -10,10 +10,232 @@
 #     line runs, and cmd.end at the first trap of the next PROMPT_COMMAND, where
 #     $? and PIPESTATUS are still the command's (HISTCMD tells the two apart:
 #     in PS0 and PROMPT_COMMAND it is one more than while the line runs);
-#   - the PROMPT_COMMAND entry reads the recording state (builtin `read`; read
-#     again when a command starts), opens the spool file when needed and
-#     catches what the trap could not see.
+#   - the PROMPT_COMMAND entry checks the recording state (one `stat` of
+#     state/active.<session>; the state files are read only when that fails, and
+#     the check is made again when a command starts) and catches what the trap
+#     could not see.
+# This runs around every command: the common path is a few statements, and anything
+# unusual falls through to a "full" function. On a slow machine a statement costs
+# 5-10 microseconds and a function call about as much; docs/shell.md has the figures.
 # Home: ${RECORDER_HOME:-$__recorder_default_home}. RECORDER_DISABLED=1 turns it off.
+
+# --- the common path, run around every command ------------------------------------
+
+# The DEBUG trap runs before every simple command. Its text (__recorder_dispatch, set by
+# __recorder_install) is a `case` that calls a function only when there is work to do,
+# so the commands of a loop cost no function call; a `case` leaves $?, PIPESTATUS and $_
+# as they are. It tells four moments apart:
+#   - PS0 (expanded after a line is read, before it runs) set the start time t0 and pp,
+#     HISTCMD as it is there and at the next prompt; while the line runs it is one less;
+#   - the line's first simple command (t0 set, HISTCMD is not pp): __recorder_start takes
+#     t0 and notes the line's HISTCMD in hc1;
+#   - the rest of the line (t0 empty, HISTCMD is hc1): nothing to do;
+#   - the first command of PROMPT_COMMAND (t0 empty, HISTCMD is not hc1): __recorder_end,
+#     whose work at the prompt sets hc1 to the prompt's HISTCMD. A line that ran no simple
+#     command in this shell (`(exit 7)`) is seen there with t0 still set: __recorder_at_prompt.
+# shellcheck disable=SC2016  # the trap's text, expanded when it runs
+__recorder_dispatch='case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL in
+    "$__recorder_hc1"::0) ;;
+    "$__recorder_pp":1:0) __recorder_at_prompt "$?" "${PIPESTATUS[*]}" "$_" ;;
+    *:1:0) __recorder_start "$_" ;;
+    *::0) __recorder_end "$?" "${PIPESTATUS[*]}" "$_" ;;
+esac'
+
+__recorder_start() { # the line's first simple command is about to run: write its start
+    # The usual case in one test (one history entry added, and what __recorder_refresh
+    # notes in the key); anything else takes the full path.
+    if [[ $__recorder_on:$__recorder_pc_seen:$HISTCMD:${__recorder_hc_user+x}:${HISTTIMEFORMAT-}:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS:0:-3}:${__recorder_scratch_used:5}:${IFS-.}:$PWD == "1:1:$__recorder_hcpc$__recorder_key" &&
+        -e $__recorder_active ]]; then
+        # The line, from `history 1` (capturing a builtin's output without a subshell
+        # needs a file): appended through one descriptor, read back through another.
+        builtin history 1 >&"$__recorder_sw"
+        read -r -d '' -u "$__recorder_sr" __recorder_h
+        __recorder_j=${__recorder_h#*[0-9][ \*] } __recorder_t=$__recorder_t0 __recorder_t0='' \
+            __recorder_pc_seen='' __recorder_hc1=$HISTCMD __recorder_n=$((__recorder_n + 1)) \
+            __recorder_scratch_used=$((__recorder_scratch_used + ${#__recorder_h}))
+        # excl_on is a space while exclusion patterns exist.
+        if [[ $__recorder_excl_on$__recorder_j == [[:space:]]* || $__recorder_j == *[\"\\$__recorder_ctl]* ]]; then
+            __recorder_filter || return 0
+        fi
+    else
+        __recorder_begin_full user || return 0
+    fi
+    # As in __recorder_write_start (inline here: a function call costs as much as a line).
+    __recorder_line=$__recorder_pending"$__recorder_pre_start\"t\":\"$__recorder_t\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
+        __recorder_pending='' __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
+        __recorder_run_mark=$__recorder_markc
+    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+}
+
+__recorder_end() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: write its end
+    # After a recorded command, with no HISTCONTROL swap, the usual case: as in
+    # __recorder_finish, then the prompt's work as in __recorder_at_prompt.
+    if [[ ${HISTCONTROL-}:${__recorder_pp:+p}${__recorder_run:+r} == :pr ]]; then
+        __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
+            __recorder_pending=''
+        printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+        [[ -z $__recorder_run_mark ]] || __recorder_mark_end "$1"
+        __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pc_seen=1 __recorder_pp='' \
+            __recorder_swapped='' __recorder_run=''
+    else
+        __recorder_at_prompt "$1" "$2"
+    fi
+}
+
+__recorder_precmd() { # first in PROMPT_COMMAND, with the command's $? and PIPESTATUS
+    # The DEBUG trap did the prompt's work already, unless another tool owns the trap.
+    # Returns $1: code appended to the same PROMPT_COMMAND entry sees the command's status.
+    [[ $HISTCMD == "$__recorder_hc1" ]] || __recorder_at_prompt "$1" "$2"
+    return "$1"
+}
+
+__recorder_begin() { # the line read by PS0 starts, seen at the prompt: no DEBUG trap ran for it
+    __recorder_begin_full "" && __recorder_write_start
+}
+
+__recorder_write_start() { # append the cmd.start of the command in __recorder_j
+    __recorder_line=$__recorder_pending"$__recorder_pre_start\"t\":\"$__recorder_t\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
+        __recorder_pending='' __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
+        __recorder_run_mark=$__recorder_markc
+    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+}
+
+# shellcheck disable=SC2015
+__recorder_finish() { # the running command ended with status $1, pipeline statuses $2
+    __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
+        __recorder_pending=''
+    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+    [[ -z $__recorder_run_mark ]] && __recorder_run='' || __recorder_mark_end "$1"
+}
+
+# --- the full paths -------------------------------------------------------------------
+
+# shellcheck disable=SC2015
+__recorder_begin_full() { # begin, for whatever the common path does not handle; 1: skip
+    __recorder_n=$((__recorder_n + 1)) __recorder_t=${__recorder_t0:-$EPOCHREALTIME} __recorder_t0='' \
+        __recorder_hc1=$HISTCMD
+    [[ -z ${__recorder_hc_user+x} ]] || __recorder_restore_histcontrol
+    [[ -n $__recorder_pc_seen ]] || __recorder_hook_prompt # PROMPT_COMMAND was replaced
+    __recorder_pc_seen=''
+    # The state again: a pause or resume since the prompt was drawn counts from now on.
+    [[ -n $__recorder_on && -e $__recorder_active && ${RECORDER_DISABLED:-0} == 0 &&
+        ${RECORDER_HOME:-${__recorder_default_home-}} == "$__recorder_home" ]] ||
+        { __recorder_state && [[ -n $__recorder_on ]]; } || return 1
+    [[ ${EPOCHSECONDS:0:-3} == "$__recorder_tz_win" && $PWD == "$__recorder_pwd" ]] || __recorder_refresh
+    [[ -z ${__recorder_scratch_used:5} ]] || __recorder_scratch_reset # 100 kB
+    local line=''
+    if [[ -z ${HISTTIMEFORMAT-} ]]; then
+        builtin history 1 >&"$__recorder_sw"
+    else
+        HISTTIMEFORMAT='' builtin history 1 >&"$__recorder_sw"
+    fi 2>&"$__recorder_null"
+    IFS= read -r -d '' -u "$__recorder_sr" line 2>&"$__recorder_null"
+    ((__recorder_scratch_used += ${#line}))
+    line=${line#"${line%%[![:space:]]*}"}
+    line=${line%$'\n'}
+    __recorder_h=$line
+    local cmd=${line#*[0-9][ \*] }
+    if ((__recorder_pp != __recorder_hcpc + 1)); then
+        # Not added to history: a duplicate (text is right), HISTIGNORE, or history off.
+        if [[ $1 == user ]] && { [[ ! -o history ]] || __recorder_ignored "$BASH_COMMAND"; }; then
+            cmd=$BASH_COMMAND
+        elif [[ ! -o history ]]; then
+            cmd=
+        fi
+    fi
+    __recorder_j=$cmd
+    __recorder_filter
+}
+
+__recorder_filter() { # the command in __recorder_j: skip it (1), or JSON-escape it in place
+    local p BASH_REMATCH
+    for p in "${__recorder_excl[@]}"; do
+        [[ -n $p && $__recorder_j =~ $p ]] && { __recorder_skip; return 1; }
+    done
+    [[ $__recorder_j == [[:space:]]* ]] && { __recorder_skip; return 1; }
+    [[ $__recorder_j == *[\"\\$__recorder_ctl]* ]] && __recorder_json "$__recorder_j"
+    return 0
+}
+
+__recorder_skip() { # the command is not recorded; $__recorder_h is "N  text" from history
+    # The user's ignorespace (suspended while the prompt waited), done here.
+    [[ -n $__recorder_swapped && ${__recorder_h#*[0-9][ \*] } == [[:space:]]* ]] &&
+        builtin history -d "${__recorder_h%%[!0-9]*}" 2>&"$__recorder_null"
+    __recorder_scratch_reset # the scratch file keeps no trace of it either
+}
+
+__recorder_at_prompt() { # the prompt's work when the trap's short path does not apply
+    # $1 $2: the command's $? and PIPESTATUS. Also called by precmd when the DEBUG trap
+    # is not ours (bash-preexec loaded after the hook calls it from its preexec only).
+    ((BASH_SUBSHELL == 0)) || return 0
+    [[ -z $__recorder_t0 ]] || __recorder_begin # no DEBUG trap ran for this line
+    if [[ -n $__recorder_run ]]; then
+        local ps=$2
+        [[ -n ${BP_PIPESTATUS+x} ]] && ps="${BP_PIPESTATUS[*]}"
+        __recorder_finish "$1" "$ps"
+    fi
+    # No PS0 start time since the last prompt: the line was empty, or PS0 was replaced.
+    [[ -n $__recorder_pp ]] || __recorder_hook_ps0
+    __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pc_seen=1 __recorder_t0='' \
+        __recorder_pp='' __recorder_swapped=''
+    __recorder_prompt_state
+}
+
+__recorder_prompt_state() { # the state at the prompt, read if it changed; the HISTCONTROL swap
+    if [[ ${RECORDER_DISABLED:-0} != 0 || ${RECORDER_HOME:-${__recorder_default_home-}} != "$__recorder_home" ||
+        ! -e $__recorder_active ]]; then
+        __recorder_state
+    fi
+    # Keep space-prefixed lines in history until we have seen them (bash-preexec does the same).
+    [[ -n $__recorder_on && ${HISTCONTROL-} == *ignore@(space|both)* ]] && __recorder_swap_histcontrol
+    return 0
+}
+
+__recorder_swap_histcontrol() {
+    __recorder_hc_user=$HISTCONTROL
+    local hc=${HISTCONTROL//ignorespace/}
+    HISTCONTROL=${hc//ignoreboth/ignoredups}
+}
+
+__recorder_restore_histcontrol() { # the user's HISTCONTROL, changed while the prompt waited
+    HISTCONTROL=$__recorder_hc_user
+    unset __recorder_hc_user
+    __recorder_swapped=1
+}
+
+__recorder_ignored() { # does $1 match a HISTIGNORE pattern?
+    local rest=${HISTIGNORE-} p
+    while [[ -n $rest ]]; do
+        p=${rest%%:*}
+        # shellcheck disable=SC2053  # $p is a pattern
+        [[ -n $p && $1 == $p ]] && return 0
+        [[ $rest == *:* ]] && rest=${rest#*:} || rest=
+    done
+    return 1
+}
+
+__recorder_refresh() { # the UTC offset (redone every 1000 s) and the JSON of $PWD
+    local z
+    printf -v z '%(%z)T' -1
+    __recorder_tz=$((${z:0:1}1 * (10#${z:1:2} * 60 + 10#${z:3:2})))
+    __recorder_tz_win=${EPOCHSECONDS:0:-3} # redone when this changes, every 1000 s
+    __recorder_json "$PWD"
+    __recorder_pwd=$PWD
+    # What the common path of begin compares: recording, PROMPT_COMMAND seen, one history
+    # entry added, no HISTCONTROL swap, plain HISTTIMEFORMAT, enabled, same home, default IFS, same $PWD.
+    __recorder_key=":::0:$__recorder_home:$__recorder_tz_win::"$' \t\n:'$PWD
+    __recorder_post_start="\"tz\":$__recorder_tz,\"cwd\":\"$__recorder_j\"${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}}"
+}
+
+__recorder_mark_end() { # OSC 133 "D" with status $1 and the program's name (for full-screen ones)
+    local w=${__recorder_j#"${__recorder_j%%[![:space:]]*}"} # (JSON-escaped; fine for this)
+    w=${w%%[[:space:];|&<>()]*}
+    w=${w##*/}
+    w=${w//[!A-Za-z0-9._+-]/}
+    printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' "$1" "$__recorder_id" "$__recorder_run" \
+        "${w:0:40}" >&2
+    __recorder_run=''
+}
 
 __recorder_json() { # JSON-escape $1 into __recorder_j (parameter expansion only)
     local s=$1
@@ -35,53 +257,39 @@ __recorder_json() { # JSON-escape $1 into __recorder_j (parameter expansion only
     __recorder_j=$s
 }
 
-__recorder_emit() { # append $1 to the spool; keep it for the next try if the write fails
-    if [[ -z $__recorder_pending ]]; then
-        { printf '%s' "$1" >&"$__recorder_fd"; } 2>&"$__recorder_null" && return 0
-        set -- "" "$1"
-    else
-        set -- "$__recorder_pending$1"
-        __recorder_pending=''
-        { printf '%s' "$1" >&"$__recorder_fd"; } 2>&"$__recorder_null" && return 0
-    fi
+__recorder_keep() { # __recorder_line (with what was pending) was not written: retry it later
     # A failed write may have left half a line: the retry starts on a fresh line.
-    ((${#1} + ${#2} < 1048576)) && __recorder_pending=$'\n'$1$2
+    [[ $__recorder_line == $'\n'* ]] || __recorder_line=$'\n'$__recorder_line
+    ((${#__recorder_line} < 1048576)) && __recorder_pending=$__recorder_line
     return 0
 }
 
-__recorder_open() { # (re)open the spool file of this shell in the current home
-    if [[ -n ${__recorder_fd-} ]]; then
-        { exec {__recorder_fd}>&-; } 2>/dev/null
-        __recorder_fd=''
-    fi
-    __recorder_path=$__recorder_home/spool/shell.$__recorder_id.v1.jsonl
-    { exec {__recorder_fd}>>"$__recorder_path"; } 2>/dev/null || {
-        __recorder_fd=''
-        return 1
-    }
-}
+# --- state, files and installation ------------------------------------------------------
 
-__recorder_state() { # at each prompt: should the next command be recorded?
-    __recorder_on=''
-    __recorder_markc=''
+__recorder_state() { # should the next command be recorded? Reads the state files
+    __recorder_on='' __recorder_markc='' __recorder_active=''
     case ${RECORDER_DISABLED-} in '' | 0) ;; *) return 0 ;; esac
     local home=${RECORDER_HOME:-${__recorder_default_home-}} sid=
     [[ -n $home ]] || return 0
     { IFS= read -r sid <"$home/state/recording"; } 2>&"$__recorder_null"
     [[ -n $sid && ! -e $home/state/paused ]] || return 0
-    if [[ $sid != "${__recorder_sid-}" || $home != "${__recorder_home-}" ]]; then
-        __recorder_sid=$sid
-        __recorder_home=$home
+    if [[ $sid != "$__recorder_sid" || $home != "$__recorder_home" ]]; then
+        __recorder_sid=$sid __recorder_home=$home __recorder_tz_win='' # refresh the key
+        __recorder_pre_start=$__recorder_start_head'"session":"'$sid'",'
+        __recorder_pre_end='{"v":1,"type":"cmd.end","session":"'$sid'","shell_id":"'$__recorder_id'",'
         __recorder_excl=()
         { mapfile -t __recorder_excl <"$home/state/exclude-commands"; } 2>/dev/null
+        __recorder_excl_on=${__recorder_excl[*]:+ }
         __recorder_open || return 0
-    elif [[ -z ${__recorder_fd-} || ! -e $__recorder_path ]]; then
+    elif [[ -z $__recorder_fd || -z $__recorder_sr || ! -e $__recorder_path ]]; then
         __recorder_open || return 0
     fi
+    # Exists while this session records unpaused: the one check made per prompt (see precmd).
+    __recorder_active=$home/state/active.$sid
     __recorder_on=1
     if [[ -n ${TMUX-} && -n ${TMUX_PANE-} ]]; then
         __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
-        if [[ ${__recorder_pane_sid-} != "$sid" ]]; then
+        if [[ $__recorder_pane_sid != "$sid" ]]; then
             local sock=${TMUX%%,*}
             { printf '%s\n%s\n%s\n' "$sock" "$TMUX_PANE" "$__recorder_id" \
                 >"$home/state/pane.${sock//[!A-Za-z0-9]/_}_${TMUX_PANE#%}"; } 2>/dev/null &&
@@ -90,158 +298,68 @@ __recorder_state() { # at each prompt: should the next command be recorded?
     fi
 }
 
-__recorder_history() { # the newest history entry: __recorder_hnum, __recorder_htext
-    # Through a scratch file (no subshell). It is overwritten in place up to a NUL, never
-    # truncated: truncating a file that holds data costs milliseconds on ext4.
-    local HISTTIMEFORMAT='' line=''
+__recorder_close() { # close the descriptors whose numbers are in the variables named by $@
+    local v fd
+    for v; do
+        fd=${!v}
+        [[ -n $fd ]] && { exec {fd}>&-; } 2>/dev/null
+        printf -v "$v" ''
+    done
+}
+
+__recorder_open() { # (re)open the spool file and the scratch file of this shell in the home
+    __recorder_close __recorder_fd
+    __recorder_path=$__recorder_home/spool/shell.$__recorder_id.v1.jsonl
     __recorder_scratch=$__recorder_home/state/.cmd.$__recorder_id
-    {
-        { builtin history 1; printf '\0'; } 1<>"$__recorder_scratch"
-        IFS= read -r -d '' line <"$__recorder_scratch"
-    } 2>&"$__recorder_null"
-    line=${line%$'\n'}
-    line=${line#"${line%%[![:space:]]*}"}
-    __recorder_hnum=${line%%[!0-9]*}
-    __recorder_htext=${line:${#__recorder_hnum}+2}
+    { exec {__recorder_fd}>>"$__recorder_path"; } 2>/dev/null || {
+        __recorder_fd=''
+        return 1
+    }
+    __recorder_scratch_reset
 }
 
-__recorder_blank() { # a command not to record leaves no trace in the scratch file
-    { printf '%*s\0' "${#__recorder_htext}" '' 1<>"$__recorder_scratch"; } 2>/dev/null
-    __recorder_htext=''
+__recorder_scratch_reset() { # empty the scratch file; open it once to write and once to read
+    # `history 1` is appended through one descriptor and read back through the other (whose
+    # offset follows), so a command costs no open; the file is emptied every 64 KiB.
+    __recorder_close __recorder_sw __recorder_sr
+    __recorder_scratch_used=0
+    { exec {__recorder_sw}>"$__recorder_scratch"; } 2>/dev/null || return 1
+    { exec {__recorder_sr}<"$__recorder_scratch"; } 2>/dev/null || __recorder_close __recorder_sw
 }
 
-__recorder_ignored() { # does $1 match a HISTIGNORE pattern?
-    local rest=${HISTIGNORE-} p
-    while [[ -n $rest ]]; do
-        p=${rest%%:*}
-        # shellcheck disable=SC2053  # $p is a pattern
-        [[ -n $p && $1 == $p ]] && return 0
-        [[ $rest == *:* ]] && rest=${rest#*:} || rest=
+__recorder_hook_ps0() { # make sure PS0 ends with our suffix (something may have replaced it)
+    [[ ${PS0-} == *"$__recorder_ps0"* ]] || PS0=${PS0-}$__recorder_ps0
+}
+
+__recorder_hook_prompt() { # put __recorder_precmd first in PROMPT_COMMAND, once
+    # shellcheck disable=SC2016  # expanded when PROMPT_COMMAND runs
+    local entry='__recorder_precmd "$?" "${PIPESTATUS[*]}"' i
+    for i in "${!PROMPT_COMMAND[@]}"; do
+        [[ ${PROMPT_COMMAND[i]} == *__recorder_precmd* && ${PROMPT_COMMAND[i]} != "$entry" ]] &&
+            PROMPT_COMMAND[i]=$entry # an older hook's
+        [[ ${PROMPT_COMMAND[i]} == *__recorder_precmd* ]] && return 0
     done
-    return 1
+    if ((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))); then
+        PROMPT_COMMAND=("$entry" "${PROMPT_COMMAND[@]}")
+    else
+        # shellcheck disable=SC2128,SC2178  # a string before bash 5.1
+        PROMPT_COMMAND=$entry${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}
+    fi
 }
 
-__recorder_begin() { # the command line read by PS0 starts; $1=user if the trap runs in its context
-    __recorder_read=''
-    if [[ -n ${__recorder_hc_user+x} ]]; then
-        HISTCONTROL=$__recorder_hc_user
-        unset __recorder_hc_user
-        local swapped=1
-    fi
-    # The state again: a pause or resume since the prompt was drawn counts from now on.
-    if [[ -z $__recorder_on ]]; then
-        __recorder_state
-    elif [[ -e $__recorder_home/state/paused || ! -e $__recorder_home/state/recording ]]; then
-        __recorder_on=''
-    fi
-    # No prompt hook ran since the last command: PROMPT_COMMAND was replaced; hook back in.
-    [[ -n ${__recorder_pc_seen-} ]] || __recorder_hook_prompt
-    __recorder_pc_seen=''
-    [[ -n $__recorder_on ]] || return 0
-    __recorder_history
-    local cmd=$__recorder_htext
-    if ((${__recorder_hc0:-0} != ${__recorder_hcpc:-0} + 1)); then
-        # Not added to history: a duplicate (text is right), HISTIGNORE, or history off.
-        if [[ $1 == user ]] && { [[ ! -o history ]] || __recorder_ignored "$BASH_COMMAND"; }; then
-            cmd=$BASH_COMMAND
-        elif [[ ! -o history ]]; then
-            cmd=
-        fi
-    elif [[ -n ${swapped-} && $cmd == [[:space:]]* ]]; then
-        builtin history -d "$__recorder_hnum" 2>/dev/null # the user's ignorespace, done here
-    fi
-    [[ $cmd == [[:space:]]* ]] && { __recorder_blank; return 0; }
-    local p BASH_REMATCH
-    for p in "${__recorder_excl[@]}"; do
-        [[ -n $p && $cmd =~ $p ]] && { __recorder_blank; return 0; }
-    done
-    local t=${__recorder_t0-} z
-    [[ -n $t ]] || t=${EPOCHREALTIME//[.,]/}
-    if ((EPOCHSECONDS >= __recorder_tz_until)); then # the UTC offset, redone every 15 min
-        printf -v z '%(%z)T' -1
-        __recorder_tz=$((${z:0:1}1 * (10#${z:1:2} * 60 + 10#${z:3:2})))
-        __recorder_tz_until=$((EPOCHSECONDS - EPOCHSECONDS % 900 + 900))
-    fi
-    if [[ $PWD != "${__recorder_pwd-}" ]]; then
-        __recorder_json "$PWD"
-        __recorder_pwd=$PWD __recorder_cwdj=$__recorder_j
-    fi
-    __recorder_json "$cmd"
-    __recorder_cmd=$cmd
-    local line
-    printf -v line '{"v":1,"type":"cmd.start","session":"%s","t":"%s.%s","tz":%d,"shell_id":"%s","n":%d,"cmd":"%s","cwd":"%s","shell":"bash","pid":%d,"host":"%s","user":"%s"%s}\n' \
-        "$__recorder_sid" "${t:0:${#t}-6}" "${t:${#t}-6}" "$__recorder_tz" "$__recorder_id" "$__recorder_n" \
-        "$__recorder_j" "$__recorder_cwdj" "$$" "$__recorder_hostj" "$__recorder_userj" \
-        "${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}"
-    __recorder_emit "$line"
-    __recorder_run=$__recorder_n
-    __recorder_run_sid=$__recorder_sid
-    __recorder_run_mark=$__recorder_markc
-}
-
-__recorder_finish() { # the running command ended with status $1, pipeline statuses $2
-    local t=$EPOCHREALTIME line
-    printf -v line '{"v":1,"type":"cmd.end","session":"%s","t":"%s","shell_id":"%s","n":%d,"exit":%d,"pipestatus":"%s"}\n' \
-        "$__recorder_run_sid" "$t" "$__recorder_id" "$__recorder_run" "$1" "$2"
-    __recorder_emit "$line"
-    if [[ -n $__recorder_run_mark ]]; then # the program's name, for full-screen ones
-        local w=${__recorder_cmd#"${__recorder_cmd%%[![:space:]]*}"}
-        w=${w%%[[:space:];|&<>()]*}
-        w=${w##*/}
-        w=${w//[!A-Za-z0-9._+-]/}
-        printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' "$1" "$__recorder_id" "$__recorder_run" \
-            "${w:0:40}" >&2
-    fi
-    __recorder_run=''
-}
-
-__recorder_debug() { # the DEBUG trap; $1 is the command's $_
-    local __recorder_st=$? __recorder_ps="${PIPESTATUS[*]}"
-    if ((BASH_SUBSHELL == 0)); then
-        # PS0 saw HISTCMD as it is in PROMPT_COMMAND: one more than while the line runs.
-        if [[ -n ${__recorder_read-} ]]; then
-            if [[ $HISTCMD != "${__recorder_hc0-}" ]]; then
-                __recorder_begin user
-            else # the line ran without a trap (a subshell alone); this is the prompt
-                __recorder_begin
-                [[ -n ${__recorder_run-} ]] && __recorder_finish "$__recorder_st" "$__recorder_ps"
-            fi
-        elif [[ -n ${__recorder_run-} && $HISTCMD == "${__recorder_hc0-}" ]]; then
-            __recorder_finish "$__recorder_st" "$__recorder_ps"
-        fi
-    fi
-    if [[ -n ${__recorder_prior_debug-} ]]; then
-        __recorder_status "$__recorder_st" "$1"
-        eval "$__recorder_prior_debug"
-        return
-    fi
-    return 0
+__recorder_debug_chained() { # the DEBUG trap when one was set before ours: call it after
+    # $1 $2 $3: the command's $_, $? and PIPESTATUS. The same moments as __recorder_dispatch.
+    case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL in
+    "$__recorder_hc1"::0) ;;
+    "$__recorder_pp":1:0) __recorder_at_prompt "$2" "$3" ;;
+    *:1:0) __recorder_start ;;
+    *::0) __recorder_end "$2" "$3" ;;
+    esac
+    __recorder_status "$2" "$1"
+    eval "$__recorder_prior_debug"
 }
 
 __recorder_status() { return "$1"; }
-
-__recorder_precmd() { # first in PROMPT_COMMAND
-    local __recorder_st=$? __recorder_ps="${PIPESTATUS[*]}"
-    if [[ -n ${__recorder_read-} ]]; then # the DEBUG trap was not called for this line
-        __recorder_begin
-    fi
-    if [[ -n ${__recorder_run-} ]]; then
-        [[ -n ${BP_PIPESTATUS+x} ]] && __recorder_ps="${BP_PIPESTATUS[*]}"
-        __recorder_finish "$__recorder_st" "$__recorder_ps"
-    fi
-    __recorder_hcpc=$HISTCMD
-    __recorder_pc_seen=1
-    __recorder_t0=''
-    __recorder_state
-    # Keep space-prefixed lines in history until we have seen them (bash-preexec does the same).
-    if [[ -n $__recorder_on && ${HISTCONTROL-} == *ignore@(space|both)* ]]; then
-        __recorder_hc_user=$HISTCONTROL
-        local hc=${HISTCONTROL//ignorespace/}
-        HISTCONTROL=${hc//ignoreboth/ignoredups}
-    fi
-    [[ ${PS0-} == *"$__recorder_ps0"* ]] || PS0=${PS0-}$__recorder_ps0
-    return "$__recorder_st"
-}
 
 __recorder_install() {
     __recorder_ctl=$'\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f'
@@ -249,48 +367,54 @@ __recorder_install() {
     if [[ ${__recorder_pid-} != "$$" ]]; then # a new shell (or after exec bash)
         __recorder_pid=$$
         __recorder_id=$$-${EPOCHREALTIME//[.,]/}
-        __recorder_n=0 __recorder_fd='' __recorder_sid='' __recorder_home='' __recorder_run=''
-        __recorder_pending='' __recorder_read='' __recorder_on='' __recorder_markc='' __recorder_cmd=''
-        __recorder_excl=() __recorder_tz=0 __recorder_tz_until=0
+        __recorder_n=0 __recorder_fd='' __recorder_sw='' __recorder_sr='' __recorder_sid=''
+        __recorder_home='' __recorder_run='' __recorder_pending='' __recorder_t0=''
+        __recorder_on='' __recorder_markc=''
+        __recorder_excl=() __recorder_tz=0 __recorder_tz_win=''
         exec {__recorder_null}>/dev/null # for silencing errors without opening /dev/null each time
     fi
+    # Everything the functions read is set, for `set -u` (also when an older hook was loaded).
+    : "${__recorder_pp=}" "${__recorder_hc1=0}" "${__recorder_e=}" "${__recorder_hcpc=0}" \
+        "${__recorder_t0=}" "${__recorder_t=}" "${__recorder_pc_seen=}" "${__recorder_active=}" "${__recorder_path=}" \
+        "${__recorder_scratch=}" "${__recorder_pwd=}" "${__recorder_key=}" "${__recorder_pane_sid=}" \
+        "${__recorder_run_mark=}" "${__recorder_prior_debug=}" "${__recorder_line=}" \
+        "${__recorder_sw=}" "${__recorder_sr=}" "${__recorder_scratch_used=0}" "${__recorder_h=}" \
+        "${__recorder_swapped=}" "${__recorder_run_pre=}" "${__recorder_pre_start=}" \
+        "${__recorder_pre_end=}" "${__recorder_post_start=}" "${__recorder_excl_on=}" "${__recorder_j=}"
+    __recorder_sid='' __recorder_active='' __recorder_tz_win='' # read afresh (maybe a newer hook)
     local u=${USER:-${LOGNAME-}}
     if [[ -z $u ]]; then
         u='\u'
         u=${u@P}
     fi
     __recorder_json "$u"
-    __recorder_userj=$__recorder_j
+    local userj=$__recorder_j
     __recorder_json "${HOSTNAME-}"
-    __recorder_hostj=$__recorder_j
+    # The fixed part of every cmd.start of this shell; __recorder_state adds the session.
+    __recorder_start_head='{"v":1,"type":"cmd.start","shell_id":"'$__recorder_id'","shell":"bash","pid":'$$',"host":"'$__recorder_j'","user":"'$userj'",'
     # shellcheck disable=SC2016  # expanded by bash when it prints PS0
-    __recorder_ps0='${__recorder_v[__recorder_read=1,__recorder_n+=1,__recorder_hc0=HISTCMD,__recorder_t0=${EPOCHREALTIME//[.,]/}]-}${__recorder_markc:+$__recorder_markc$__recorder_n$__recorder_bel}'
-    [[ ${PS0-} == *"$__recorder_ps0"* ]] || PS0=${PS0-}$__recorder_ps0
+    # The `:=` assignments are made while expanding the pattern of a substitution in an empty
+    # string (not `#`: that skips it): they print nothing, and cost less than arithmetic.
+    # n is counted when the line starts.
+    __recorder_ps0='${__recorder_e/${__recorder_t0:=$EPOCHREALTIME}${__recorder_pp:=$HISTCMD}}${__recorder_markc:+$__recorder_markc$((__recorder_n + 1))$__recorder_bel}'
+    __recorder_hook_ps0
 
     local trap_text
     trap_text=$(trap -p DEBUG)
     trap_text=${trap_text#trap -- \'}
     trap_text=${trap_text%\' DEBUG}
     trap_text=${trap_text//\'\\\'\'/\'}
-    # shellcheck disable=SC2016  # the trap's text, not an expansion
-    if [[ -n $trap_text && $trap_text != '__recorder_debug "$_"' ]]; then
+    if [[ -n $trap_text && $trap_text != *__recorder_* ]]; then
         __recorder_prior_debug=$trap_text
     fi
-    trap '__recorder_debug "$_"' DEBUG
-    __recorder_hook_prompt
-}
-
-__recorder_hook_prompt() { # put __recorder_precmd first in PROMPT_COMMAND, once
-    local pc
-    for pc in "${PROMPT_COMMAND[@]}"; do
-        [[ $pc == *__recorder_precmd* ]] && return 0
-    done
-    if ((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))); then
-        PROMPT_COMMAND=(__recorder_precmd "${PROMPT_COMMAND[@]}")
+    # shellcheck disable=SC2016  # the trap's text, not an expansion
+    if [[ -n $__recorder_prior_debug ]]; then
+        trap '__recorder_debug_chained "$_" "$?" "${PIPESTATUS[*]}"' DEBUG
     else
-        # shellcheck disable=SC2128,SC2178  # a string before bash 5.1
-        PROMPT_COMMAND=__recorder_precmd${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}
+        # shellcheck disable=SC2064  # the text is kept in the variable
+        trap "$__recorder_dispatch" DEBUG
     fi
+    __recorder_hook_prompt
 }
 
 if [[ -n ${BASH_VERSION-} && $- == *i* ]] && ((BASH_VERSINFO[0] >= 5)); then
