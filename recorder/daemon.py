@@ -87,6 +87,11 @@ class Daemon:
     def _loop(self) -> None:
         next_cleanup = time.monotonic() + CLEANUP_EVERY_S
         while not self.stopping.wait(POLL_S):
+            if not self.lay.state.is_dir():
+                # The home was deleted: there is nothing left to record into, and no
+                # `recorder stop` can reach this daemon any more.
+                log.warning("home %s is gone; stopping", self.lay.home)
+                return
             try:
                 with self.ingest_lock:
                     self.ingester.run_once(self.batch_bytes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import time
 
 import pytest
 
@@ -59,6 +60,7 @@ def test_deleted_home_and_disabled_recording_are_silent(kind, lab, session, lay,
     sh.run("echo recorded-again")
     wait_commands(lay, 3)
     before = sh.text()
+    daemon_pid = int(lay.pid_file.read_text())
     shutil.rmtree(recorder_home)
     for k in range(3):
         sh.run(f"echo homeless-{k}")
@@ -66,3 +68,21 @@ def test_deleted_home_and_disabled_recording_are_silent(kind, lab, session, lay,
     assert "homeless-2" in after
     for word in ("No such file", "rror", "cannot", "denied"):
         assert word not in after, after
+    # The daemon has nothing left to write into, and no `recorder stop` can reach it: it ends.
+    deadline = time.monotonic() + 10
+    while _alive(daemon_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(daemon_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -24,34 +24,34 @@
 # The DEBUG trap runs before every simple command. Its text (__recorder_dispatch, set by
 # __recorder_install) is a `case` that calls a function only when there is work to do,
 # so the commands of a loop cost no function call; a `case` leaves $?, PIPESTATUS and $_
-# as they are. It tells four moments apart:
+# as they are. It tells these moments apart:
 #   - PS0 (expanded after a line is read, before it runs) set the start time t0 and pp,
 #     HISTCMD as it is there and at the next prompt; while the line runs it is one less;
 #   - the line's first simple command (t0 set, HISTCMD is not pp): __recorder_start takes
 #     t0 and notes the line's HISTCMD in hc1;
 #   - the rest of the line (t0 empty, HISTCMD is hc1): nothing to do;
-#   - the first command of PROMPT_COMMAND (t0 empty, HISTCMD is not hc1): __recorder_end,
-#     whose work at the prompt sets hc1 to the prompt's HISTCMD. A line that ran no simple
-#     command in this shell (`(exit 7)`) is seen there with t0 still set: __recorder_at_prompt.
+#   - the prompt (t0 empty, HISTCMD is not hc1): __recorder_precmd, first in PROMPT_COMMAND,
+#     writes the end and notes the prompt's HISTCMD in hc1. The trap calls it itself when
+#     another command comes first (that command could change $?), or when the line ran no
+#     simple command in this shell (`(exit 7)`: t0 is still set, HISTCMD is pp).
 # shellcheck disable=SC2016  # the trap's text, expanded when it runs
-__recorder_dispatch='case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL in
-    "$__recorder_hc1"::0) ;;
-    "$__recorder_pp":1:0) __recorder_at_prompt "$?" "${PIPESTATUS[*]}" "$_" ;;
-    *:1:0) __recorder_start "$_" ;;
-    *::0) __recorder_end "$?" "${PIPESTATUS[*]}" "$_" ;;
+__recorder_dispatch='case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL:$BASH_COMMAND in
+    "$__recorder_hc1"::0:* | *::0:__recorder_precmd\ *) ;;
+    "$__recorder_pp":1:0:* | *::0:*) __recorder_precmd "$?" "${PIPESTATUS[*]}" "$_" ;;
+    *:1:0:*) __recorder_start "$_" ;;
 esac'
 
 __recorder_start() { # the line's first simple command is about to run: write its start
     # The usual case in one test (one history entry added, and what __recorder_refresh
     # notes in the key); anything else takes the full path.
-    if [[ $__recorder_on:$__recorder_pc_seen:$HISTCMD:${__recorder_hc_user+x}:${HISTTIMEFORMAT-}:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS:0:-3}:${__recorder_scratch_used:5}:${IFS-.}:$PWD == "1:1:$__recorder_hcpc$__recorder_key" &&
+    if [[ $__recorder_on:$HISTCMD:${__recorder_hc_user+x}:${HISTTIMEFORMAT-}:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS:0:-3}:${__recorder_scratch_used:5}:${IFS-.}:$PWD == "1:$__recorder_hcpc$__recorder_key" &&
         -e $__recorder_active ]]; then
         # The line, from `history 1` (capturing a builtin's output without a subshell
         # needs a file): appended through one descriptor, read back through another.
         builtin history 1 >&"$__recorder_sw"
         read -r -d '' -u "$__recorder_sr" __recorder_h
         __recorder_j=${__recorder_h#*[0-9][ \*] } __recorder_t=$__recorder_t0 __recorder_t0='' \
-            __recorder_pc_seen='' __recorder_hc1=$HISTCMD __recorder_n=$((__recorder_n + 1)) \
+            __recorder_hc1=$HISTCMD __recorder_n=$((__recorder_n + 1)) \
             __recorder_scratch_used=$((__recorder_scratch_used + ${#__recorder_h}))
         # excl_on is a space while exclusion patterns exist.
         if [[ $__recorder_excl_on$__recorder_j == [[:space:]]* || $__recorder_j == *[\"\\$__recorder_ctl]* ]]; then
@@ -67,25 +67,20 @@ __recorder_start() { # the line's first simple command is about to run: write it
     printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
 }
 
-__recorder_end() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: write its end
+__recorder_precmd() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: write its end
     # After a recorded command, with no HISTCONTROL swap, the usual case: as in
     # __recorder_finish, then the prompt's work as in __recorder_at_prompt.
-    if [[ ${HISTCONTROL-}:${__recorder_pp:+p}${__recorder_run:+r} == :pr ]]; then
+    if [[ ${HISTCONTROL-}:${__recorder_run:+r}${__recorder_t0:+t}:$HISTCMD == ":r:$__recorder_pp" ]]; then
         __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
             __recorder_pending=''
         printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
         [[ -z $__recorder_run_mark ]] || __recorder_mark_end "$1"
-        __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pc_seen=1 __recorder_pp='' \
+        __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pp='' \
             __recorder_swapped='' __recorder_run=''
-    else
+    elif [[ $HISTCMD != "$__recorder_hc1" ]]; then # not done yet at this prompt
         __recorder_at_prompt "$1" "$2"
     fi
-}
-
-__recorder_precmd() { # first in PROMPT_COMMAND, with the command's $? and PIPESTATUS
-    # The DEBUG trap did the prompt's work already, unless another tool owns the trap.
-    # Returns $1: code appended to the same PROMPT_COMMAND entry sees the command's status.
-    [[ $HISTCMD == "$__recorder_hc1" ]] || __recorder_at_prompt "$1" "$2"
+    # Code appended to the same PROMPT_COMMAND entry sees the command's status.
     return "$1"
 }
 
@@ -115,14 +110,14 @@ __recorder_begin_full() { # begin, for whatever the common path does not handle;
     __recorder_n=$((__recorder_n + 1)) __recorder_t=${__recorder_t0:-$EPOCHREALTIME} __recorder_t0='' \
         __recorder_hc1=$HISTCMD
     [[ -z ${__recorder_hc_user+x} ]] || __recorder_restore_histcontrol
-    [[ -n $__recorder_pc_seen ]] || __recorder_hook_prompt # PROMPT_COMMAND was replaced
-    __recorder_pc_seen=''
+    # No prompt work since the last line (HISTCMD moved on): PROMPT_COMMAND was emptied.
+    ((HISTCMD <= __recorder_hcpc)) || __recorder_hook_prompt
+    [[ -z ${__recorder_scratch_used:5} ]] || __recorder_scratch_reset # 100 kB
     # The state again: a pause or resume since the prompt was drawn counts from now on.
     [[ -n $__recorder_on && -e $__recorder_active && ${RECORDER_DISABLED:-0} == 0 &&
         ${RECORDER_HOME:-${__recorder_default_home-}} == "$__recorder_home" ]] ||
         { __recorder_state && [[ -n $__recorder_on ]]; } || return 1
     [[ ${EPOCHSECONDS:0:-3} == "$__recorder_tz_win" && $PWD == "$__recorder_pwd" ]] || __recorder_refresh
-    [[ -z ${__recorder_scratch_used:5} ]] || __recorder_scratch_reset # 100 kB
     local line=''
     if [[ -z ${HISTTIMEFORMAT-} ]]; then
         builtin history 1 >&"$__recorder_sw"
@@ -176,7 +171,7 @@ __recorder_at_prompt() { # the prompt's work when the trap's short path does not
     fi
     # No PS0 start time since the last prompt: the line was empty, or PS0 was replaced.
     [[ -n $__recorder_pp ]] || __recorder_hook_ps0
-    __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pc_seen=1 __recorder_t0='' \
+    __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_t0='' \
         __recorder_pp='' __recorder_swapped=''
     __recorder_prompt_state
 }
@@ -214,15 +209,16 @@ __recorder_ignored() { # does $1 match a HISTIGNORE pattern?
     return 1
 }
 
-__recorder_refresh() { # the UTC offset (redone every 1000 s) and the JSON of $PWD
+__recorder_refresh() { # on cd and every 1000 s: the UTC offset, the JSON of $PWD, the key
     local z
     printf -v z '%(%z)T' -1
     __recorder_tz=$((${z:0:1}1 * (10#${z:1:2} * 60 + 10#${z:3:2})))
     __recorder_tz_win=${EPOCHSECONDS:0:-3} # redone when this changes, every 1000 s
     __recorder_json "$PWD"
     __recorder_pwd=$PWD
-    # What the common path of begin compares: recording, PROMPT_COMMAND seen, one history
-    # entry added, no HISTCONTROL swap, plain HISTTIMEFORMAT, enabled, same home, default IFS, same $PWD.
+    # What the common path of __recorder_start compares (after "$on:$HISTCMD"): no HISTCONTROL
+    # swap, plain HISTTIMEFORMAT, enabled, same home, same 1000 s, scratch file under 100 kB,
+    # default IFS, same $PWD.
     __recorder_key=":::0:$__recorder_home:$__recorder_tz_win::"$' \t\n:'$PWD
     __recorder_post_start="\"tz\":$__recorder_tz,\"cwd\":\"$__recorder_j\"${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}}"
 }
@@ -320,7 +316,8 @@ __recorder_open() { # (re)open the spool file and the scratch file of this shell
 
 __recorder_scratch_reset() { # empty the scratch file; open it once to write and once to read
     # `history 1` is appended through one descriptor and read back through the other (whose
-    # offset follows), so a command costs no open; the file is emptied every 64 KiB.
+    # offset follows), so a command costs no open. Emptying a file costs a quarter of a
+    # millisecond here, so it is done every 100 kB, and after a command that is not recorded.
     __recorder_close __recorder_sw __recorder_sr
     __recorder_scratch_used=0
     { exec {__recorder_sw}>"$__recorder_scratch"; } 2>/dev/null || return 1
@@ -349,11 +346,10 @@ __recorder_hook_prompt() { # put __recorder_precmd first in PROMPT_COMMAND, once
 
 __recorder_debug_chained() { # the DEBUG trap when one was set before ours: call it after
     # $1 $2 $3: the command's $_, $? and PIPESTATUS. The same moments as __recorder_dispatch.
-    case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL in
-    "$__recorder_hc1"::0) ;;
-    "$__recorder_pp":1:0) __recorder_at_prompt "$2" "$3" ;;
-    *:1:0) __recorder_start ;;
-    *::0) __recorder_end "$2" "$3" ;;
+    case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL:$BASH_COMMAND in
+    "$__recorder_hc1"::0:* | *::0:__recorder_precmd\ *) ;;
+    "$__recorder_pp":1:0:* | *::0:*) __recorder_precmd "$2" "$3" ;;
+    *:1:0:*) __recorder_start ;;
     esac
     __recorder_status "$2" "$1"
     eval "$__recorder_prior_debug"
@@ -375,10 +371,10 @@ __recorder_install() {
     fi
     # Everything the functions read is set, for `set -u` (also when an older hook was loaded).
     : "${__recorder_pp=}" "${__recorder_hc1=0}" "${__recorder_e=}" "${__recorder_hcpc=0}" \
-        "${__recorder_t0=}" "${__recorder_t=}" "${__recorder_pc_seen=}" "${__recorder_active=}" "${__recorder_path=}" \
+        "${__recorder_t0=}" "${__recorder_t=}" "${__recorder_scratch_used=0}" "${__recorder_active=}" "${__recorder_path=}" \
         "${__recorder_scratch=}" "${__recorder_pwd=}" "${__recorder_key=}" "${__recorder_pane_sid=}" \
         "${__recorder_run_mark=}" "${__recorder_prior_debug=}" "${__recorder_line=}" \
-        "${__recorder_sw=}" "${__recorder_sr=}" "${__recorder_scratch_used=0}" "${__recorder_h=}" \
+        "${__recorder_sw=}" "${__recorder_sr=}" "${__recorder_h=}" \
         "${__recorder_swapped=}" "${__recorder_run_pre=}" "${__recorder_pre_start=}" \
         "${__recorder_pre_end=}" "${__recorder_post_start=}" "${__recorder_excl_on=}" "${__recorder_j=}"
     __recorder_sid='' __recorder_active='' __recorder_tz_win='' # read afresh (maybe a newer hook)

@@ -5,8 +5,104 @@
 # only: no process is spawned per command. Inside tmux it also prints OSC 133
 # "C" (output starts) and "D" (command ended) marks carrying the shell id and
 # command number, which the tmux collector uses to cut the pane's output.
+# This runs around every command: the common path is a few statements (a function
+# call costs 10-15 microseconds here), anything unusual goes through a "full" function.
 # docs/shell.md explains the design.
 # Home: ${RECORDER_HOME:-$__recorder_default_home}. RECORDER_DISABLED=1 turns it off.
+
+# --- the common path, run around every command ------------------------------------
+
+__recorder_preexec() { # $1: the line as typed
+    emulate -L zsh
+    (( ++__recorder_n ))
+    # Recording (one stat of state/active.<session>: a pause since the prompt was drawn
+    # counts from now on), and what __recorder_refresh noted in the key is unchanged.
+    if [[ $__recorder_on:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS[1,-4]}:$PWD == "1:$__recorder_key" &&
+        -e $__recorder_active ]]; then
+        __recorder_j=$1
+        if [[ $__recorder_excl_on$1 == [[:space:]]* || $1 == *[\"\\$__recorder_ctl]* ]]; then
+            __recorder_filter $1 || return 0
+        fi
+    else
+        __recorder_begin_full $1 || return 0
+    fi
+    __recorder_line=$__recorder_pending$__recorder_pre_start\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start$'\n'
+    __recorder_pending= __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
+        __recorder_run_mark=$__recorder_markc __recorder_cmd=$1
+    syswrite -o $__recorder_fd $__recorder_line || __recorder_keep
+    [[ -z $__recorder_markc ]] || print -rn -- $__recorder_markc$__recorder_n$'\a' >&2
+    return 0
+}
+
+__recorder_precmd() { # first in precmd_functions: the command's $? and pipestatus
+    local __recorder_st=$? __recorder_ps="${pipestatus[*]}"
+    emulate -L zsh
+    if [[ -n $__recorder_run ]]; then
+        __recorder_line=$__recorder_pending$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$__recorder_st,\"pipestatus\":\"$__recorder_ps\"}$'\n'
+        __recorder_pending=
+        syswrite -o $__recorder_fd $__recorder_line || __recorder_keep
+        [[ -z $__recorder_run_mark ]] || __recorder_mark_end $__recorder_st
+        __recorder_run=
+    fi
+    # Not recording: read the state, so a new pane registers before its first command.
+    [[ -n $__recorder_on ]] || __recorder_state
+    return $__recorder_st
+}
+
+# --- the full paths -------------------------------------------------------------------
+
+__recorder_begin_full() { # $1: the line; whatever the common path of preexec does not handle
+    emulate -L zsh
+    [[ -n $__recorder_on && -e $__recorder_active && ${RECORDER_DISABLED:-0} == 0 &&
+        ${RECORDER_HOME:-${__recorder_default_home-}} == $__recorder_home ]] ||
+        { __recorder_state && [[ -n $__recorder_on ]] } || return 1
+    [[ ${EPOCHSECONDS[1,-4]} == $__recorder_tz_win && $PWD == $__recorder_pwd ]] || __recorder_refresh
+    __recorder_j=$1
+    __recorder_filter $1
+}
+
+__recorder_filter() { # $1: skip it (1), or JSON-escape it into __recorder_j
+    emulate -L zsh
+    [[ $1 == [[:space:]]* ]] && return 1
+    local p MATCH MBEGIN MEND
+    local -a match mbegin mend
+    for p in $__recorder_excl; do
+        [[ -n $p && $1 =~ $p ]] && return 1
+    done
+    [[ $1 == *[\"\\$__recorder_ctl]* ]] && __recorder_json $1
+    return 0
+}
+
+__recorder_refresh() { # on cd and every 1000 s: the UTC offset, the JSON of $PWD, the key
+    emulate -L zsh
+    local z
+    strftime -s z %z $EPOCHSECONDS
+    __recorder_tz=$(( ${z[1]}1 * (10#${z[2,3]} * 60 + 10#${z[4,5]}) ))
+    __recorder_tz_win=${EPOCHSECONDS[1,-4]} # redone when this changes
+    __recorder_json $PWD
+    __recorder_pwd=$PWD
+    # What the common path of preexec compares (after "$on:"): enabled, same home, same
+    # 1000 s, same $PWD.
+    __recorder_key="0:$__recorder_home:$__recorder_tz_win:$PWD"
+    __recorder_post_start="\"tz\":$__recorder_tz,\"cwd\":\"$__recorder_j\"${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}}"
+}
+
+__recorder_keep() { # __recorder_line (with what was pending) was not written: retry it later
+    # A failed write may have left half a line: the retry starts on a fresh line.
+    [[ $__recorder_line == $'\n'* ]] || __recorder_line=$'\n'$__recorder_line
+    (( ${#__recorder_line} < 1048576 )) && __recorder_pending=$__recorder_line
+    return 0
+}
+
+__recorder_mark_end() { # OSC 133 "D" with status $1 and the program's name (for full-screen ones)
+    emulate -L zsh
+    setopt extended_glob
+    local w=${__recorder_cmd##[[:space:]]#}
+    w=${w%%[[:space:]\;\|\&\<\>\(\)]*}
+    w=${w##*/}
+    w=${w//[^A-Za-z0-9._+-]/}
+    printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' $1 $__recorder_id $__recorder_run "${w[1,40]}" >&2
+}
 
 __recorder_json() { # JSON-escape $1 into __recorder_j (parameter expansion only)
     emulate -L zsh
@@ -29,13 +125,40 @@ __recorder_json() { # JSON-escape $1 into __recorder_j (parameter expansion only
     __recorder_j=$s
 }
 
-__recorder_emit() { # append $1 to the spool; keep it for the next try if the write fails
+# --- state, files and installation ------------------------------------------------------
+
+__recorder_state() { # should the next command be recorded? Reads the state files
     emulate -L zsh
-    local line=$__recorder_pending$1
-    __recorder_pending=
-    if [[ -z $__recorder_fd ]] || ! { print -rn -- $line >&$__recorder_fd } 2>&$__recorder_null; then
-        # A failed write may have left half a line: the retry starts on a fresh line.
-        (( ${#line} < 1048576 )) && __recorder_pending=$'\n'$line
+    __recorder_on= __recorder_markc= __recorder_active=
+    case ${RECORDER_DISABLED-} in ('' | 0) ;; (*) return 0 ;; esac
+    local home=${RECORDER_HOME:-${__recorder_default_home-}} sid=
+    [[ -n $home ]] || return 0
+    { IFS= read -r sid <$home/state/recording } 2>&$__recorder_null
+    [[ -n $sid && ! -e $home/state/paused ]] || return 0
+    if [[ $sid != $__recorder_sid || $home != $__recorder_home ]]; then
+        __recorder_sid=$sid __recorder_home=$home __recorder_tz_win= # refresh the key
+        __recorder_pre_start=$__recorder_start_head'"session":"'$sid'",'
+        __recorder_pre_end='{"v":1,"type":"cmd.end","session":"'$sid'","shell_id":"'$__recorder_id'",'
+        __recorder_excl=()
+        local p
+        { while IFS= read -r p || [[ -n $p ]]; do __recorder_excl+=($p); done \
+            <$home/state/exclude-commands } 2>/dev/null
+        __recorder_excl_on=${${__recorder_excl[*]}:+ } # a space while there are patterns
+        __recorder_open || return 0
+    elif [[ -z $__recorder_fd || ! -e $__recorder_path ]]; then
+        __recorder_open || return 0
+    fi
+    # Exists while this session records unpaused: the one check made per command.
+    __recorder_active=$home/state/active.$sid
+    __recorder_on=1
+    if [[ -n ${TMUX-} && -n ${TMUX_PANE-} ]]; then
+        __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
+        if [[ $__recorder_pane_sid != $sid ]]; then
+            local sock=${TMUX%%,*}
+            { print -rl -- $sock $TMUX_PANE $__recorder_id \
+                >|$home/state/pane.${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null &&
+                __recorder_pane_sid=$sid
+        fi
     fi
 }
 
@@ -51,123 +174,35 @@ __recorder_open() { # (re)open the spool file of this shell in the current home
     __recorder_fd=$fd
 }
 
-__recorder_state() { # at each prompt: should the next command be recorded?
-    emulate -L zsh
-    __recorder_on=
-    __recorder_markc=
-    case ${RECORDER_DISABLED-} in ('' | 0) ;; (*) return 0 ;; esac
-    local home=${RECORDER_HOME:-${__recorder_default_home-}} sid=
-    [[ -n $home ]] || return 0
-    { IFS= read -r sid <$home/state/recording } 2>&$__recorder_null
-    [[ -n $sid && ! -e $home/state/paused ]] || return 0
-    if [[ $sid != $__recorder_sid || $home != $__recorder_home ]]; then
-        __recorder_sid=$sid
-        __recorder_home=$home
-        __recorder_excl=()
-        local p
-        { while IFS= read -r p || [[ -n $p ]]; do __recorder_excl+=($p); done \
-            <$home/state/exclude-commands } 2>/dev/null
-        __recorder_open || return 0
-    elif [[ -z $__recorder_fd || ! -e $__recorder_path ]]; then
-        __recorder_open || return 0
-    fi
-    __recorder_on=1
-    if [[ -n ${TMUX-} && -n ${TMUX_PANE-} ]]; then
-        __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
-        if [[ $__recorder_pane_sid != $sid ]]; then
-            local sock=${TMUX%%,*}
-            { print -rl -- $sock $TMUX_PANE $__recorder_id \
-                >|$home/state/pane.${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null &&
-                __recorder_pane_sid=$sid
-        fi
-    fi
-}
-
-__recorder_preexec() { # $1: the line as typed
-    emulate -L zsh
-    (( ++__recorder_n ))
-    # The state again: a pause or resume since the prompt was drawn counts from now on.
-    if [[ -z $__recorder_on ]]; then
-        __recorder_state
-    elif [[ -e $__recorder_home/state/paused || ! -e $__recorder_home/state/recording ]]; then
-        __recorder_on=
-    fi
-    [[ -n $__recorder_on ]] || return 0
-    local cmd=$1
-    [[ $cmd == [[:space:]]* ]] && return 0
-    local p MATCH MBEGIN MEND
-    local -a match mbegin mend
-    for p in $__recorder_excl; do
-        [[ -n $p && $cmd =~ $p ]] && return 0
-    done
-    local t=$EPOCHREALTIME z
-    if (( EPOCHSECONDS >= __recorder_tz_until )); then # the UTC offset, redone every 15 min
-        strftime -s z %z $EPOCHSECONDS
-        __recorder_tz=$(( ${z[1]}1 * (10#${z[2,3]} * 60 + 10#${z[4,5]}) ))
-        __recorder_tz_until=$(( EPOCHSECONDS - EPOCHSECONDS % 900 + 900 ))
-    fi
-    if [[ $PWD != $__recorder_pwd ]]; then
-        __recorder_json $PWD
-        __recorder_pwd=$PWD __recorder_cwdj=$__recorder_j
-    fi
-    __recorder_json $cmd
-    __recorder_cmd=$cmd
-    local line
-    printf -v line '{"v":1,"type":"cmd.start","session":"%s","t":"%s","tz":%d,"shell_id":"%s","n":%d,"cmd":"%s","cwd":"%s","shell":"zsh","pid":%d,"host":"%s","user":"%s"%s}\n' \
-        $__recorder_sid $t $__recorder_tz $__recorder_id $__recorder_n "$__recorder_j" "$__recorder_cwdj" \
-        $$ "$__recorder_hostj" "$__recorder_userj" "${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}"
-    __recorder_emit $line
-    __recorder_run=$__recorder_n
-    __recorder_run_sid=$__recorder_sid
-    __recorder_run_mark=$__recorder_markc
-    [[ -n $__recorder_markc ]] && print -rn -- $__recorder_markc$__recorder_n$'\a' >&2
-    return 0
-}
-
-__recorder_precmd() {
-    local __recorder_st=$? __recorder_ps="${pipestatus[*]}"
-    emulate -L zsh
-    if [[ -n $__recorder_run ]]; then
-        local t=$EPOCHREALTIME line
-        printf -v line '{"v":1,"type":"cmd.end","session":"%s","t":"%s","shell_id":"%s","n":%d,"exit":%d,"pipestatus":"%s"}\n' \
-            $__recorder_run_sid $t $__recorder_id $__recorder_run $__recorder_st "$__recorder_ps"
-        __recorder_emit $line
-        if [[ -n $__recorder_run_mark ]]; then # the program's name, for full-screen ones
-            setopt local_options extended_glob
-            local w=${__recorder_cmd##[[:space:]]#}
-            w=${w%%[[:space:]\;\|\&\<\>\(\)]*}
-            w=${w##*/}
-            w=${w//[^A-Za-z0-9._+-]/}
-            printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' $__recorder_st $__recorder_id \
-                $__recorder_run "${w[1,40]}" >&2
-        fi
-        __recorder_run=
-    fi
-    __recorder_state
-    return $__recorder_st
-}
-
 __recorder_install() {
     emulate -L zsh
     zmodload zsh/datetime 2>/dev/null || return 0
-    __recorder_ctl=$'\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f'
+    # syswrite writes to a descriptor without print's redirection (zsh/system ships with zsh).
+    zmodload -F zsh/system b:syswrite 2>/dev/null ||
+        syswrite() { { print -rnu $2 -- $3 } 2>/dev/null }
+    typeset -g __recorder_ctl=$'\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f'
     if [[ ${__recorder_pid-} != $$ ]]; then # a new shell (or after exec zsh)
         typeset -g __recorder_pid=$$
         typeset -g __recorder_id=$$-${EPOCHREALTIME//[.,]/}
-        typeset -g __recorder_n=0 __recorder_fd= __recorder_sid= __recorder_home= __recorder_run=
-        typeset -g __recorder_pending= __recorder_on= __recorder_markc= __recorder_cmd=
-        typeset -g __recorder_pwd= __recorder_cwdj= __recorder_path= __recorder_pane_sid=
-        typeset -g __recorder_run_sid= __recorder_run_mark= __recorder_j=
+        typeset -g __recorder_n=0 __recorder_fd= __recorder_run=
+        typeset -g __recorder_pending= __recorder_cmd=
+        typeset -g __recorder_path= __recorder_pane_sid=
+        typeset -g __recorder_run_pre= __recorder_run_mark= __recorder_j= __recorder_line=
         typeset -ga __recorder_excl=()
-        typeset -gi __recorder_tz=0 __recorder_tz_until=0
+        typeset -gi __recorder_tz=0
         local null
         exec {null}>/dev/null # for silencing errors without opening /dev/null each time
         typeset -g __recorder_null=$null
     fi
+    # Read the state afresh (this may be a newer hook); every variable exists, for `set -u`.
+    typeset -g __recorder_on= __recorder_markc= __recorder_sid= __recorder_home= __recorder_active=
+    typeset -g __recorder_tz_win= __recorder_pwd= __recorder_key= __recorder_excl_on=
+    typeset -g __recorder_pre_start= __recorder_pre_end= __recorder_post_start=
     __recorder_json ${USER:-${LOGNAME:-$(print -P %n)}}
-    typeset -g __recorder_userj=$__recorder_j
+    local userj=$__recorder_j
     __recorder_json ${HOST-}
-    typeset -g __recorder_hostj=$__recorder_j
+    # The fixed part of every cmd.start of this shell; __recorder_state adds the session.
+    typeset -g __recorder_start_head='{"v":1,"type":"cmd.start","shell_id":"'$__recorder_id'","shell":"zsh","pid":'$$',"host":"'$__recorder_j'","user":"'$userj'",'
     typeset -ga precmd_functions preexec_functions
     # First in both lists: precmd sees $? before any other hook (zsh restores it for each).
     precmd_functions=(__recorder_precmd ${precmd_functions:#__recorder_precmd})
