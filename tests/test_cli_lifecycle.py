@@ -48,6 +48,22 @@ def test_start_status_task_show_stop(run_cli, recorder_home):
     assert "fix the dataloader" in human and session in human
 
 
+def test_active_marker_follows_start_pause_resume_stop(run_cli, recorder_home):
+    """state/active.<session> exists exactly while the session records unpaused: the shell
+    hooks' one check per command. A marker left by a session that did not end is cleared."""
+    lay = Layout(recorder_home)
+    lay.state.mkdir(parents=True, exist_ok=True)
+    (lay.state / "active.left-by-a-crash").write_text("")
+    session = run_cli("start").stdout.strip()
+    assert sorted(p.name for p in lay.state.glob("active.*")) == [f"active.{session}"]
+    run_cli("pause")
+    assert not lay.active_marker(session).exists()
+    run_cli("resume")
+    assert lay.active_marker(session).exists()
+    run_cli("stop")
+    assert list(lay.state.glob("active.*")) == []
+
+
 def test_home_is_owner_only(run_cli, recorder_home):
     run_cli("start")
     run_cli("stop")

@@ -178,3 +178,34 @@ preexec_functions+=(__user_exec)
     # sets ATUIN_HISTORY_ID (from `atuin history start`) while the command runs.
     assert "exec [echo one]" in log.read_text()
     assert "atuin=running" in sh.screen()
+
+
+def test_bash_ignorespace_and_ignoredups_are_honoured(lab, session, lay, run_cli, tmp_path):
+    """The default HISTCONTROL of Debian's bashrc: space-prefixed lines stay out of both the
+    log and the user's history (also while paused), and a repeated command is recorded."""
+    sh = lab.spawn("bash", before="HISTCONTROL=ignoreboth")
+    sh.run("echo one")
+    sh.run(" echo secret-one")
+    sh.run("echo two")
+    sh.run("echo two")
+    run_cli("pause")
+    sh.run(" echo secret-paused")
+    sh.run("echo while-paused")
+    run_cli("resume")
+    sh.run('echo "hc=$HISTCONTROL"')
+    listing = tmp_path / "history.txt"
+    sh.run(f"history > {listing}")
+
+    rows = wait_commands(lay, 5)
+    assert [r["command"] for r in rows] == [
+        "echo one",
+        "echo two",
+        "echo two",
+        'echo "hc=$HISTCONTROL"',
+        f"history > {listing}",
+    ]
+    assert "hc=ignoreboth" in sh.screen()
+    history = listing.read_text()
+    assert "secret" not in history
+    assert "echo one" in history and "echo while-paused" in history
+    assert history.count("echo two") == 1  # ignoredups, as without the hook

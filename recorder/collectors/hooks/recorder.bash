@@ -44,7 +44,9 @@ esac'
 __recorder_start() { # the line's first simple command is about to run: write its start
     # The usual case in one test (one history entry added, and what __recorder_refresh
     # notes in the key); anything else takes the full path.
-    if [[ $__recorder_on:$HISTCMD:${__recorder_hc_user+x}:${HISTTIMEFORMAT-}:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS:0:-3}:${__recorder_scratch_used:5}:${IFS-.}:$PWD == "1:$__recorder_hcpc$__recorder_key" &&
+    # The user's HISTCONTROL, if the prompt changed it (see __recorder_swap_histcontrol).
+    [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol
+    if [[ $__recorder_on:$HISTCMD:${HISTTIMEFORMAT-}:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS:0:-3}:${__recorder_scratch_used:5}:${IFS-.}:$PWD == "1:$__recorder_hcpc$__recorder_key" &&
         -e $__recorder_active ]]; then
         # The line, from `history 1` (capturing a builtin's output without a subshell
         # needs a file): appended through one descriptor, read back through another.
@@ -68,16 +70,17 @@ __recorder_start() { # the line's first simple command is about to run: write it
 }
 
 __recorder_precmd() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: write its end
-    # After a recorded command, with no HISTCONTROL swap, the usual case: as in
-    # __recorder_finish, then the prompt's work as in __recorder_at_prompt
-    # (bash-preexec, when it owns the DEBUG trap, keeps PIPESTATUS in BP_PIPESTATUS.)
-    if [[ ${HISTCONTROL-}:${__recorder_run:+r}${__recorder_t0:+t}${BP_PIPESTATUS+b}:$HISTCMD == ":r:$__recorder_pp" ]]; then
+    # After a recorded command, the usual case: as in __recorder_finish, then the prompt's
+    # work as in __recorder_at_prompt (bash-preexec, when it owns the DEBUG trap, keeps
+    # PIPESTATUS in BP_PIPESTATUS: that takes the full path).
+    if [[ ${__recorder_run:+r}${__recorder_t0:+t}${BP_PIPESTATUS+b}:$HISTCMD == "r:$__recorder_pp" ]]; then
         __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
             __recorder_pending=''
         printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
         [[ -z $__recorder_run_mark ]] || __recorder_mark_end "$1"
         __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pp='' \
             __recorder_swapped='' __recorder_run=''
+        [[ ${HISTCONTROL-} != *ignore[sb]* ]] || __recorder_swap_histcontrol # ignorespace|both
     elif [[ $HISTCMD != "$__recorder_hc1" ]]; then # not done yet at this prompt
         __recorder_at_prompt "$1" "$2"
     fi
@@ -110,14 +113,14 @@ __recorder_finish() { # the running command ended with status $1, pipeline statu
 __recorder_begin_full() { # begin, for whatever the common path does not handle; 1: skip
     __recorder_n=$((__recorder_n + 1)) __recorder_t=${__recorder_t0:-$EPOCHREALTIME} __recorder_t0='' \
         __recorder_hc1=$HISTCMD
-    [[ -z ${__recorder_hc_user+x} ]] || __recorder_restore_histcontrol
+    [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol
     # No prompt work since the last line (HISTCMD moved on): PROMPT_COMMAND was emptied.
     [[ $1 != user ]] || ((HISTCMD <= __recorder_hcpc)) || __recorder_hook_prompt
     [[ -z ${__recorder_scratch_used:5} ]] || __recorder_scratch_reset # 100 kB
     # The state again: a pause or resume since the prompt was drawn counts from now on.
     [[ -n $__recorder_on && -e $__recorder_active && ${RECORDER_DISABLED:-0} == 0 &&
         ${RECORDER_HOME:-${__recorder_default_home-}} == "$__recorder_home" ]] ||
-        { __recorder_state && [[ -n $__recorder_on ]]; } || return 1
+        { __recorder_state && [[ -n $__recorder_on ]]; } || { __recorder_drop_if_space; return 1; }
     [[ ${EPOCHSECONDS:0:-3} == "$__recorder_tz_win" && $PWD == "$__recorder_pwd" ]] || __recorder_refresh
     local line=''
     if [[ -z ${HISTTIMEFORMAT-} ]]; then
@@ -160,6 +163,18 @@ __recorder_skip() { # the command is not recorded; $__recorder_h is "N  text" fr
     __recorder_scratch_reset # the scratch file keeps no trace of it either
 }
 
+__recorder_drop_if_space() { # not recording now, but the prompt suspended the user's ignorespace
+    [[ -n $__recorder_swapped && -n $__recorder_sr ]] || return 0
+    local line=''
+    {
+        HISTTIMEFORMAT='' builtin history 1 >&"$__recorder_sw"
+        IFS= read -r -d '' -u "$__recorder_sr" line
+    } 2>&"$__recorder_null"
+    line=${line#"${line%%[![:space:]]*}"}
+    [[ ${line#*[0-9][ \*] } == [[:space:]]* ]] && builtin history -d "${line%%[!0-9]*}" 2>&"$__recorder_null"
+    __recorder_scratch_reset
+}
+
 __recorder_at_prompt() { # the prompt's work when the trap's short path does not apply
     # $1 $2: the command's $? and PIPESTATUS. Also called by precmd when the DEBUG trap
     # is not ours (bash-preexec loaded after the hook calls it from its preexec only).
@@ -183,20 +198,17 @@ __recorder_prompt_state() { # the state at the prompt, read if it changed; the H
         __recorder_state
     fi
     # Keep space-prefixed lines in history until we have seen them (bash-preexec does the same).
-    [[ -n $__recorder_on && ${HISTCONTROL-} == *ignore@(space|both)* ]] && __recorder_swap_histcontrol
+    [[ -n $__recorder_on && ${HISTCONTROL-} == *ignore[sb]* ]] && __recorder_swap_histcontrol
     return 0
 }
 
-__recorder_swap_histcontrol() {
-    __recorder_hc_user=$HISTCONTROL
-    local hc=${HISTCONTROL//ignorespace/}
-    HISTCONTROL=${hc//ignoreboth/ignoredups}
+__recorder_swap_histcontrol() { # while the prompt waits: the user's HISTCONTROL minus ignorespace
+    __recorder_hc_user=$HISTCONTROL HISTCONTROL=${HISTCONTROL//ignorespace/} \
+        HISTCONTROL=${HISTCONTROL//ignoreboth/ignoredups}
 }
 
 __recorder_restore_histcontrol() { # the user's HISTCONTROL, changed while the prompt waited
-    HISTCONTROL=$__recorder_hc_user
-    unset __recorder_hc_user
-    __recorder_swapped=1
+    HISTCONTROL=$__recorder_hc_user __recorder_hc_user='' __recorder_swapped=1
 }
 
 __recorder_ignored() { # does $1 match a HISTIGNORE pattern?
@@ -217,10 +229,10 @@ __recorder_refresh() { # on cd and every 1000 s: the UTC offset, the JSON of $PW
     __recorder_tz_win=${EPOCHSECONDS:0:-3} # redone when this changes, every 1000 s
     __recorder_json "$PWD"
     __recorder_pwd=$PWD
-    # What the common path of __recorder_start compares (after "$on:$HISTCMD"): no HISTCONTROL
-    # swap, plain HISTTIMEFORMAT, enabled, same home, same 1000 s, scratch file under 100 kB,
-    # default IFS, same $PWD.
-    __recorder_key=":::0:$__recorder_home:$__recorder_tz_win::"$' \t\n:'$PWD
+    # What the common path of __recorder_start compares (after "$on:$HISTCMD"): plain
+    # HISTTIMEFORMAT, enabled, same home, same 1000 s, scratch file under 100 kB, default IFS,
+    # same $PWD.
+    __recorder_key="::0:$__recorder_home:$__recorder_tz_win::"$' \t\n:'$PWD
     __recorder_post_start="\"tz\":$__recorder_tz,\"cwd\":\"$__recorder_j\"${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}}"
 }
 
@@ -375,7 +387,7 @@ __recorder_install() {
         "${__recorder_scratch=}" "${__recorder_pwd=}" "${__recorder_key=}" "${__recorder_pane_sid=}" \
         "${__recorder_run_mark=}" "${__recorder_prior_debug=}" "${__recorder_line=}" \
         "${__recorder_sw=}" "${__recorder_sr=}" "${__recorder_h=}" \
-        "${__recorder_swapped=}" "${__recorder_run_pre=}" "${__recorder_pre_start=}" \
+        "${__recorder_swapped=}" "${__recorder_hc_user=}" "${__recorder_run_pre=}" "${__recorder_pre_start=}" \
         "${__recorder_pre_end=}" "${__recorder_post_start=}" "${__recorder_excl_on=}" "${__recorder_j=}"
     __recorder_sid='' __recorder_active='' __recorder_tz_win='' # read afresh (maybe a newer hook)
     local u=${USER:-${LOGNAME-}}
