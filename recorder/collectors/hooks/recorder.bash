@@ -131,19 +131,23 @@ __recorder_begin_full() { # begin, for whatever the common path does not handle;
     IFS= read -r -d '' -u "$__recorder_sr" line 2>&"$__recorder_null"
     ((__recorder_scratch_used += ${#line}))
     line=${line#"${line%%[![:space:]]*}"}
-    line=${line%$'\n'}
-    __recorder_h=$line
-    local cmd=${line#*[0-9][ \*] }
-    if ((__recorder_pp != __recorder_hcpc + 1)); then
-        # Not added to history: a duplicate (text is right), HISTIGNORE, or history off.
-        if [[ $1 == user ]] && { [[ ! -o history ]] || __recorder_ignored "$BASH_COMMAND"; }; then
-            cmd=$BASH_COMMAND
-        elif [[ ! -o history ]]; then
-            cmd=
-        fi
+    __recorder_h=${line%$'\n'}
+    __recorder_j=${__recorder_h#*[0-9][ \*] }
+    # Not added to history: a duplicate (the text is right), HISTIGNORE, or history off.
+    ((__recorder_pp == __recorder_hcpc + 1)) || __recorder_not_in_history "$1"
+    if [[ $__recorder_excl_on$__recorder_j == [[:space:]]* || $__recorder_j == *[\"\\$__recorder_ctl]* ]]; then
+        __recorder_filter || return 1
     fi
-    __recorder_j=$cmd
-    __recorder_filter
+    return 0
+}
+
+__recorder_not_in_history() { # the line was not added to history; $1=user in its own trap
+    if [[ $1 == user ]] && { [[ ! -o history ]] || { [[ -n ${HISTIGNORE-} ]] &&
+        __recorder_ignored "$BASH_COMMAND"; }; }; then
+        __recorder_j=$BASH_COMMAND
+    elif [[ ! -o history ]]; then
+        __recorder_j=''
+    fi
 }
 
 __recorder_filter() { # the command in __recorder_j: skip it (1), or JSON-escape it in place
