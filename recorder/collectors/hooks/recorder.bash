@@ -36,36 +36,37 @@
 #     simple command in this shell (`(exit 7)`: t0 is still set, HISTCMD is pp).
 # shellcheck disable=SC2016  # the trap's text, expanded when it runs
 __recorder_dispatch='case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL:$BASH_COMMAND in
-    "$__recorder_hc1"::0:* | *::0:__recorder_precmd\ *) ;;
-    "$__recorder_pp":1:0:* | *::0:*) __recorder_precmd "$?" "${PIPESTATUS[*]}" "$_" ;;
+    "$__recorder_pp":1:0:*) __recorder_precmd "$?" "${PIPESTATUS[*]}" "$_" ;;
     *:1:0:*) __recorder_start "$_" ;;
+    "$__recorder_hc1"::0:* | *::0:__recorder_precmd\ *) ;;
+    *::0:*) __recorder_precmd "$?" "${PIPESTATUS[*]}" "$_" ;;
 esac'
 
 __recorder_start() { # the line's first simple command is about to run: write its start
-    # The usual case in one test (one history entry added, and what __recorder_refresh
-    # notes in the key); anything else takes the full path.
+    # Each assignment costs microseconds here: the common path makes five.
     # The user's HISTCONTROL, if the prompt changed it (see __recorder_swap_histcontrol).
     [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol
-    if [[ $__recorder_on:$HISTCMD:${HISTTIMEFORMAT-}:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS:0:-3}:${__recorder_scratch_used:5}:${IFS-.}:$PWD == "1:$__recorder_hcpc$__recorder_key" &&
+    # The usual case in one test: recording, one history entry added (HISTCMD is still the
+    # prompt's), nothing pending, and what __recorder_refresh notes in the key unchanged.
+    # Anything else takes the full path.
+    if [[ $__recorder_on:$HISTCMD:$__recorder_pending:${HISTTIMEFORMAT-}:${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}:${EPOCHSECONDS:0:-3}:${IFS-.}:$PWD == "1:$__recorder_hc1$__recorder_key" &&
         -e $__recorder_active ]]; then
         # The line, from `history 1` (capturing a builtin's output without a subshell
         # needs a file): appended through one descriptor, read back through another.
         builtin history 1 >&"$__recorder_sw"
         read -r -d '' -u "$__recorder_sr" __recorder_h
-        __recorder_j=${__recorder_h#*[0-9][ \*] } __recorder_t=$__recorder_t0 __recorder_t0='' \
-            __recorder_hc1=$HISTCMD __recorder_n=$((__recorder_n + 1)) \
-            __recorder_scratch_used=$((__recorder_scratch_used + ${#__recorder_h}))
+        __recorder_j=${__recorder_h#*[0-9][ \*] } __recorder_n=$((__recorder_n + 1))
         # excl_on is a space while exclusion patterns exist.
         if [[ $__recorder_excl_on$__recorder_j == [[:space:]]* || $__recorder_j == *[\"\\$__recorder_ctl]* ]]; then
             __recorder_filter || return 0
         fi
     else
-        __recorder_begin_full user || return 0
+        __recorder_begin_full user && __recorder_write_start
+        return 0
     fi
     # As in __recorder_write_start (inline here: a function call costs as much as a line).
-    __recorder_line=$__recorder_pending"$__recorder_pre_start\"t\":\"$__recorder_t\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
-        __recorder_pending='' __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
-        __recorder_run_mark=$__recorder_markc
+    __recorder_line="$__recorder_pre_start\"t\":\"$__recorder_t0\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
+        __recorder_t0='' __recorder_run=$__recorder_n
     printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
 }
 
@@ -73,14 +74,12 @@ __recorder_precmd() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: wr
     # After a recorded command, the usual case: as in __recorder_finish, then the prompt's
     # work as in __recorder_at_prompt (bash-preexec, when it owns the DEBUG trap, keeps
     # PIPESTATUS in BP_PIPESTATUS: that takes the full path).
-    if [[ ${__recorder_run:+r}${__recorder_t0:+t}${BP_PIPESTATUS+b}:$HISTCMD == "r:$__recorder_pp" ]]; then
-        __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
-            __recorder_pending=''
+    if [[ ${__recorder_run:+r}${__recorder_t0:+t}${BP_PIPESTATUS+b}$__recorder_pending:$HISTCMD == "r:$__recorder_pp" ]]; then
+        __recorder_line="$__recorder_pre_end\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
+            __recorder_hc1=$HISTCMD __recorder_pp='' __recorder_swapped='' __recorder_run=''
         printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
-        [[ -z $__recorder_run_mark ]] || __recorder_mark_end "$1"
-        __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_pp='' \
-            __recorder_swapped='' __recorder_run=''
-        [[ ${HISTCONTROL-} != *ignore[sb]* ]] || __recorder_swap_histcontrol # ignorespace|both
+        # The tmux mark and the HISTCONTROL swap, when there is one to make.
+        [[ -z $__recorder_markc${HISTCONTROL-} ]] || __recorder_after_end "$1"
     elif [[ $HISTCMD != "$__recorder_hc1" ]]; then # not done yet at this prompt
         __recorder_at_prompt "$1" "$2"
     fi
@@ -93,34 +92,35 @@ __recorder_begin() { # the line read by PS0 starts, seen at the prompt: no DEBUG
 }
 
 __recorder_write_start() { # append the cmd.start of the command in __recorder_j
-    __recorder_line=$__recorder_pending"$__recorder_pre_start\"t\":\"$__recorder_t\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
-        __recorder_pending='' __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
-        __recorder_run_mark=$__recorder_markc
+    __recorder_line=$__recorder_pending"$__recorder_pre_start\"t\":\"$__recorder_t0\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start"$'\n' \
+        __recorder_t0='' __recorder_run=$__recorder_n __recorder_pending=''
     printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
 }
 
 # shellcheck disable=SC2015
 __recorder_finish() { # the running command ended with status $1, pipeline statuses $2
-    __recorder_line=$__recorder_pending"$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
+    __recorder_line=$__recorder_pending"$__recorder_pre_end\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
         __recorder_pending=''
     printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
-    [[ -z $__recorder_run_mark ]] && __recorder_run='' || __recorder_mark_end "$1"
+    [[ -z $__recorder_markc ]] || __recorder_mark_end "$1" "$__recorder_run"
+    __recorder_run=''
 }
 
 # --- the full paths -------------------------------------------------------------------
 
 # shellcheck disable=SC2015
 __recorder_begin_full() { # begin, for whatever the common path does not handle; 1: skip
-    __recorder_n=$((__recorder_n + 1)) __recorder_t=${__recorder_t0:-$EPOCHREALTIME} __recorder_t0='' \
+    # hcp: HISTCMD at the prompt. t0 stays until the start is written (or is not).
+    local hcp=$__recorder_hc1
+    __recorder_n=$((__recorder_n + 1)) __recorder_t0=${__recorder_t0:-$EPOCHREALTIME} \
         __recorder_hc1=$HISTCMD
     [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol
     # No prompt work since the last line (HISTCMD moved on): PROMPT_COMMAND was emptied.
-    [[ $1 != user ]] || ((HISTCMD <= __recorder_hcpc)) || __recorder_hook_prompt
-    [[ -z ${__recorder_scratch_used:5} ]] || __recorder_scratch_reset # 100 kB
+    [[ $1 != user ]] || ((HISTCMD <= hcp)) || __recorder_hook_prompt
     # The state again: a pause or resume since the prompt was drawn counts from now on.
     [[ -n $__recorder_on && -e $__recorder_active && ${RECORDER_DISABLED:-0} == 0 &&
         ${RECORDER_HOME:-${__recorder_default_home-}} == "$__recorder_home" ]] ||
-        { __recorder_state && [[ -n $__recorder_on ]]; } || { __recorder_drop_if_space; return 1; }
+        { __recorder_state && [[ -n $__recorder_on ]]; } || { __recorder_drop_if_space; __recorder_t0=''; return 1; }
     [[ ${EPOCHSECONDS:0:-3} == "$__recorder_tz_win" && $PWD == "$__recorder_pwd" ]] || __recorder_refresh
     local line=''
     if [[ -z ${HISTTIMEFORMAT-} ]]; then
@@ -129,12 +129,11 @@ __recorder_begin_full() { # begin, for whatever the common path does not handle;
         HISTTIMEFORMAT='' builtin history 1 >&"$__recorder_sw"
     fi 2>&"$__recorder_null"
     IFS= read -r -d '' -u "$__recorder_sr" line 2>&"$__recorder_null"
-    ((__recorder_scratch_used += ${#line}))
     line=${line#"${line%%[![:space:]]*}"}
     __recorder_h=${line%$'\n'}
     __recorder_j=${__recorder_h#*[0-9][ \*] }
     # Not added to history: a duplicate (the text is right), HISTIGNORE, or history off.
-    ((__recorder_pp == __recorder_hcpc + 1)) || __recorder_not_in_history "$1"
+    ((__recorder_pp == hcp + 1)) || __recorder_not_in_history "$1"
     if [[ $__recorder_excl_on$__recorder_j == [[:space:]]* || $__recorder_j == *[\"\\$__recorder_ctl]* ]]; then
         __recorder_filter || return 1
     fi
@@ -165,6 +164,7 @@ __recorder_skip() { # the command is not recorded; $__recorder_h is "N  text" fr
     [[ -n $__recorder_swapped && ${__recorder_h#*[0-9][ \*] } == [[:space:]]* ]] &&
         builtin history -d "${__recorder_h%%[!0-9]*}" 2>&"$__recorder_null"
     __recorder_scratch_reset # the scratch file keeps no trace of it either
+    __recorder_t0=''
 }
 
 __recorder_drop_if_space() { # not recording now, but the prompt suspended the user's ignorespace
@@ -191,7 +191,7 @@ __recorder_at_prompt() { # the prompt's work when the trap's short path does not
     fi
     # No PS0 start time since the last prompt: the line was empty, or PS0 was replaced.
     [[ -n $__recorder_pp ]] || __recorder_hook_ps0
-    __recorder_hc1=$HISTCMD __recorder_hcpc=$HISTCMD __recorder_t0='' \
+    __recorder_hc1=$HISTCMD __recorder_t0='' \
         __recorder_pp='' __recorder_swapped=''
     __recorder_prompt_state
 }
@@ -203,6 +203,12 @@ __recorder_prompt_state() { # the state at the prompt, read if it changed; the H
     fi
     # Keep space-prefixed lines in history until we have seen them (bash-preexec does the same).
     [[ -n $__recorder_on && ${HISTCONTROL-} == *ignore[sb]* ]] && __recorder_swap_histcontrol
+    return 0
+}
+
+__recorder_after_end() { # $1: the status; the end was written in the common path
+    [[ -z $__recorder_markc ]] || __recorder_mark_end "$1" "$__recorder_n"
+    [[ ${HISTCONTROL-} != *ignore[sb]* ]] || __recorder_swap_histcontrol # ignorespace|both
     return 0
 }
 
@@ -233,21 +239,19 @@ __recorder_refresh() { # on cd and every 1000 s: the UTC offset, the JSON of $PW
     __recorder_tz_win=${EPOCHSECONDS:0:-3} # redone when this changes, every 1000 s
     __recorder_json "$PWD"
     __recorder_pwd=$PWD
-    # What the common path of __recorder_start compares (after "$on:$HISTCMD"): plain
-    # HISTTIMEFORMAT, enabled, same home, same 1000 s, scratch file under 100 kB, default IFS,
-    # same $PWD.
-    __recorder_key="::0:$__recorder_home:$__recorder_tz_win::"$' \t\n:'$PWD
+    # What the common path of __recorder_start compares (after "$on:$HISTCMD"): nothing
+    # pending, plain HISTTIMEFORMAT, enabled, same home, same 1000 s, default IFS, same $PWD.
+    __recorder_key=":::0:$__recorder_home:$__recorder_tz_win:"$' \t\n:'$PWD
     __recorder_post_start="\"tz\":$__recorder_tz,\"cwd\":\"$__recorder_j\"${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}}"
+    ((__recorder_n - __recorder_scratch_n < 500)) || __recorder_scratch_reset
 }
 
-__recorder_mark_end() { # OSC 133 "D" with status $1 and the program's name (for full-screen ones)
+__recorder_mark_end() { # OSC 133 "D": status $1, command number $2, the program's name (for full-screen ones)
     local w=${__recorder_j#"${__recorder_j%%[![:space:]]*}"} # (JSON-escaped; fine for this)
     w=${w%%[[:space:];|&<>()]*}
     w=${w##*/}
     w=${w//[!A-Za-z0-9._+-]/}
-    printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' "$1" "$__recorder_id" "$__recorder_run" \
-        "${w:0:40}" >&2
-    __recorder_run=''
+    printf '\e]133;D;%s;recorder=%s:%s;cmd=%s\a' "$1" "$__recorder_id" "$2" "${w:0:40}" >&2
 }
 
 __recorder_json() { # JSON-escape $1 into __recorder_j (parameter expansion only)
@@ -334,9 +338,10 @@ __recorder_open() { # (re)open the spool file and the scratch file of this shell
 __recorder_scratch_reset() { # empty the scratch file; open it once to write and once to read
     # `history 1` is appended through one descriptor and read back through the other (whose
     # offset follows), so a command costs no open. Emptying a file costs a quarter of a
-    # millisecond here, so it is done every 100 kB, and after a command that is not recorded.
+    # millisecond here, so it is done after a command that is not recorded, and when the
+    # directory changes or every 1000 s (__recorder_refresh) if 500 commands went through.
     __recorder_close __recorder_sw __recorder_sr
-    __recorder_scratch_used=0
+    __recorder_scratch_n=$__recorder_n
     { exec {__recorder_sw}>"$__recorder_scratch"; } 2>/dev/null || return 1
     { exec {__recorder_sr}<"$__recorder_scratch"; } 2>/dev/null || __recorder_close __recorder_sw
 }
@@ -386,12 +391,12 @@ __recorder_install() {
         exec {__recorder_null}>/dev/null # for silencing errors without opening /dev/null each time
     fi
     # Everything the functions read is set, for `set -u` (also when an older hook was loaded).
-    : "${__recorder_pp=}" "${__recorder_hc1=0}" "${__recorder_e=}" "${__recorder_hcpc=0}" \
-        "${__recorder_t0=}" "${__recorder_t=}" "${__recorder_scratch_used=0}" "${__recorder_active=}" "${__recorder_path=}" \
+    : "${__recorder_pp=}" "${__recorder_hc1=0}" "${__recorder_e=}" \
+        "${__recorder_t0=}" "${__recorder_scratch_n=0}" "${__recorder_active=}" "${__recorder_path=}" \
         "${__recorder_scratch=}" "${__recorder_pwd=}" "${__recorder_key=}" "${__recorder_pane_sid=}" \
-        "${__recorder_run_mark=}" "${__recorder_prior_debug=}" "${__recorder_line=}" \
+        "${__recorder_prior_debug=}" "${__recorder_line=}" \
         "${__recorder_sw=}" "${__recorder_sr=}" "${__recorder_h=}" \
-        "${__recorder_swapped=}" "${__recorder_hc_user=}" "${__recorder_run_pre=}" "${__recorder_pre_start=}" \
+        "${__recorder_swapped=}" "${__recorder_hc_user=}" "${__recorder_pre_start=}" \
         "${__recorder_pre_end=}" "${__recorder_post_start=}" "${__recorder_excl_on=}" "${__recorder_j=}"
     __recorder_sid='' __recorder_active='' __recorder_tz_win='' # read afresh (maybe a newer hook)
     local u=${USER:-${LOGNAME-}}
