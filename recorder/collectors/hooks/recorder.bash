@@ -45,7 +45,7 @@ esac'
 __recorder_start() { # the line's first simple command is about to run: write its start
     # Each assignment costs microseconds here: the common path makes five.
     # The user's HISTCONTROL, if the prompt changed it (see __recorder_swap_histcontrol).
-    [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol
+    [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol $((__recorder_n + 1))
     # The usual case in one test: recording, one history entry added (HISTCMD is still the
     # prompt's), nothing pending, and what __recorder_refresh notes in the key unchanged.
     # Anything else takes the full path.
@@ -74,13 +74,13 @@ __recorder_precmd() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: wr
     # After a recorded command, the usual case: as in __recorder_finish, then the prompt's
     # work as in __recorder_at_prompt (bash-preexec, when it owns the DEBUG trap, keeps
     # PIPESTATUS in BP_PIPESTATUS: that takes the full path).
-    if [[ ${__recorder_run:+r}${__recorder_t0:+t}${BP_PIPESTATUS+b}$__recorder_pending:$HISTCMD == "r:$__recorder_pp" ]]; then
+    if [[ ${__recorder_run:+r}${__recorder_t0:+t}${BP_PIPESTATUS+b}$__recorder_pending == r ]]; then
         __recorder_line="$__recorder_pre_end\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$1,\"pipestatus\":\"$2\"}"$'\n' \
-            __recorder_hc1=$HISTCMD __recorder_pp='' __recorder_swapped='' __recorder_run=''
+            __recorder_hc1=$HISTCMD __recorder_pp='' __recorder_run=''
         printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
         # The tmux mark and the HISTCONTROL swap, when there is one to make.
         [[ -z $__recorder_markc${HISTCONTROL-} ]] || __recorder_after_end "$1"
-    elif [[ $HISTCMD != "$__recorder_hc1" ]]; then # not done yet at this prompt
+    elif [[ $HISTCMD != "$__recorder_hc1" || -n $__recorder_t0 ]]; then # not done yet at this prompt
         __recorder_at_prompt "$1" "$2"
     fi
     # Code appended to the same PROMPT_COMMAND entry sees the command's status.
@@ -114,7 +114,7 @@ __recorder_begin_full() { # begin, for whatever the common path does not handle;
     local hcp=$__recorder_hc1
     __recorder_n=$((__recorder_n + 1)) __recorder_t0=${__recorder_t0:-$EPOCHREALTIME} \
         __recorder_hc1=$HISTCMD
-    [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol
+    [[ -z $__recorder_hc_user ]] || __recorder_restore_histcontrol "$__recorder_n"
     # No prompt work since the last line (HISTCMD moved on): PROMPT_COMMAND was emptied.
     [[ $1 != user ]] || ((HISTCMD <= hcp)) || __recorder_hook_prompt
     # The state again: a pause or resume since the prompt was drawn counts from now on.
@@ -161,14 +161,14 @@ __recorder_filter() { # the command in __recorder_j: skip it (1), or JSON-escape
 
 __recorder_skip() { # the command is not recorded; $__recorder_h is "N  text" from history
     # The user's ignorespace (suspended while the prompt waited), done here.
-    [[ -n $__recorder_swapped && ${__recorder_h#*[0-9][ \*] } == [[:space:]]* ]] &&
+    [[ $__recorder_swapped == "$__recorder_n" && ${__recorder_h#*[0-9][ \*] } == [[:space:]]* ]] &&
         builtin history -d "${__recorder_h%%[!0-9]*}" 2>&"$__recorder_null"
     __recorder_scratch_reset # the scratch file keeps no trace of it either
     __recorder_t0=''
 }
 
 __recorder_drop_if_space() { # not recording now, but the prompt suspended the user's ignorespace
-    [[ -n $__recorder_swapped && -n $__recorder_sr ]] || return 0
+    [[ $__recorder_swapped == "$__recorder_n" && -n $__recorder_sr ]] || return 0
     local line=''
     {
         HISTTIMEFORMAT='' builtin history 1 >&"$__recorder_sw"
@@ -192,7 +192,7 @@ __recorder_at_prompt() { # the prompt's work when the trap's short path does not
     # No PS0 start time since the last prompt: the line was empty, or PS0 was replaced.
     [[ -n $__recorder_pp ]] || __recorder_hook_ps0
     __recorder_hc1=$HISTCMD __recorder_t0='' \
-        __recorder_pp='' __recorder_swapped=''
+        __recorder_pp=''
     __recorder_prompt_state
 }
 
@@ -218,7 +218,8 @@ __recorder_swap_histcontrol() { # while the prompt waits: the user's HISTCONTROL
 }
 
 __recorder_restore_histcontrol() { # the user's HISTCONTROL, changed while the prompt waited
-    HISTCONTROL=$__recorder_hc_user __recorder_hc_user='' __recorder_swapped=1
+    # swapped: the number of the command it was changed for (no need to clear it later).
+    HISTCONTROL=$__recorder_hc_user __recorder_hc_user='' __recorder_swapped=$1
 }
 
 __recorder_ignored() { # does $1 match a HISTIGNORE pattern?
@@ -414,6 +415,8 @@ __recorder_install() {
     # string (not `#`: that skips it): they print nothing, and cost less than arithmetic.
     # n is counted when the line starts.
     __recorder_ps0='${__recorder_e/${__recorder_t0:=$EPOCHREALTIME}${__recorder_pp:=$HISTCMD}}${__recorder_markc:+$__recorder_markc$((__recorder_n + 1))$__recorder_bel}'
+    # An older hook's suffix (loaded before this one in the same shell) goes.
+    [[ ${PS0-} != *'${__recorder_'* || ${PS0-} == *"$__recorder_ps0"* ]] || PS0=${PS0%%'${__recorder_'*}
     __recorder_hook_ps0
 
     local trap_text
