@@ -60,6 +60,9 @@ __recorder_start() { # the line's first simple command is about to run: write it
         if [[ $__recorder_excl_on$__recorder_j == [[:space:]]* || $__recorder_j == *[\"\\$__recorder_ctl]* ]]; then
             __recorder_filter || return 0
         fi
+    elif [[ $__recorder_swapped != $((__recorder_n + 1)) ]] && __recorder_still_off; then
+        __recorder_t0='' __recorder_hc1=$HISTCMD # not recording, as at the last look
+        return 0
     else
         __recorder_begin_full user && __recorder_write_start
         return 0
@@ -80,8 +83,13 @@ __recorder_precmd() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: wr
         printf '%s' "$__recorder_line" 1>&"$__recorder_fd" 2>&- || __recorder_keep
         # The tmux mark and the HISTCONTROL swap, when there is one to make.
         [[ -z $__recorder_markc${HISTCONTROL-} ]] || __recorder_after_end "$1"
-    elif [[ $HISTCMD != "$__recorder_hc1" || -n $__recorder_t0 ]]; then # not done yet at this prompt
-        __recorder_at_prompt "$1" "$2"
+    # Not done yet at this prompt: PS0 ran since the last prompt (pp), or a line ran without it.
+    elif [[ -n $__recorder_pp || $HISTCMD != "$__recorder_hc1" ]]; then
+        if [[ -z $__recorder_t0$__recorder_run ]] && __recorder_still_off; then
+            __recorder_hc1=$HISTCMD __recorder_pp='' # not recording, as at the last look
+        else
+            __recorder_at_prompt "$1" "$2"
+        fi
     fi
     # Code appended to the same PROMPT_COMMAND entry sees the command's status.
     return "$1"
@@ -284,10 +292,18 @@ __recorder_keep() { # __recorder_line (with what was pending) was not written: r
 
 # --- state, files and installation ------------------------------------------------------
 
+__recorder_still_off() { # not recording at the last look, and nothing says that changed
+    # (Same switch and home; still disabled, or no session, or paused: at most two stats.)
+    [[ -z $__recorder_on && $__recorder_offkey == "${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}" ]] &&
+        [[ ${RECORDER_DISABLED:-0} != 0 || ! -e $__recorder_offhome/state/recording ||
+            -e $__recorder_offhome/state/paused ]]
+}
+
 __recorder_state() { # should the next command be recorded? Reads the state files
-    __recorder_on='' __recorder_markc='' __recorder_active=''
-    case ${RECORDER_DISABLED-} in '' | 0) ;; *) return 0 ;; esac
     local home=${RECORDER_HOME:-${__recorder_default_home-}} sid=
+    __recorder_on='' __recorder_markc='' __recorder_active='' __recorder_offhome=$home \
+        __recorder_offkey=${RECORDER_DISABLED:-0}:$home
+    case ${RECORDER_DISABLED-} in '' | 0) ;; *) return 0 ;; esac
     [[ -n $home ]] || return 0
     { IFS= read -r sid <"$home/state/recording"; } 2>&"$__recorder_null"
     [[ -n $sid && ! -e $home/state/paused ]] || return 0
@@ -397,7 +413,7 @@ __recorder_install() {
         "${__recorder_scratch=}" "${__recorder_pwd=}" "${__recorder_key=}" "${__recorder_pane_sid=}" \
         "${__recorder_prior_debug=}" "${__recorder_line=}" \
         "${__recorder_sw=}" "${__recorder_sr=}" "${__recorder_h=}" \
-        "${__recorder_swapped=}" "${__recorder_hc_user=}" "${__recorder_pre_start=}" \
+        "${__recorder_swapped=}" "${__recorder_hc_user=}" "${__recorder_offkey=}" "${__recorder_offhome=}" "${__recorder_pre_start=}" \
         "${__recorder_pre_end=}" "${__recorder_post_start=}" "${__recorder_excl_on=}" "${__recorder_j=}"
     __recorder_sid='' __recorder_active='' __recorder_tz_win='' # read afresh (maybe a newer hook)
     local u=${USER:-${LOGNAME-}}

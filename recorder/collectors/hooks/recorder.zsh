@@ -23,6 +23,8 @@ __recorder_preexec() { # $1: the line as typed
         if [[ $__recorder_excl_on$1 == [[:space:]]* || $1 == *[\"\\$__recorder_ctl]* ]]; then
             __recorder_filter $1 || return 0
         fi
+    elif __recorder_still_off; then
+        return 0 # not recording, as at the last look
     else
         __recorder_begin_full $1 || return 0
     fi
@@ -44,8 +46,9 @@ __recorder_precmd() { # first in precmd_functions: the command's $? and pipestat
         [[ -z $__recorder_run_mark ]] || __recorder_mark_end $__recorder_st
         __recorder_run=
     fi
-    # Not recording: read the state, so a new pane registers before its first command.
-    [[ -n $__recorder_on ]] || __recorder_state
+    # Not recording: read the state if it may have changed, so a new pane registers before
+    # its first command.
+    [[ -n $__recorder_on ]] || __recorder_still_off || __recorder_state
     return $__recorder_st
 }
 
@@ -127,11 +130,20 @@ __recorder_json() { # JSON-escape $1 into __recorder_j (parameter expansion only
 
 # --- state, files and installation ------------------------------------------------------
 
+__recorder_still_off() { # not recording at the last look, and nothing says that changed
+    # (Same switch and home; still disabled, or no session, or paused: at most two stats.)
+    emulate -L zsh
+    [[ -z $__recorder_on && $__recorder_offkey == "${RECORDER_DISABLED:-0}:${RECORDER_HOME:-${__recorder_default_home-}}" ]] &&
+        [[ ${RECORDER_DISABLED:-0} != 0 || ! -e $__recorder_offhome/state/recording ||
+            -e $__recorder_offhome/state/paused ]]
+}
+
 __recorder_state() { # should the next command be recorded? Reads the state files
     emulate -L zsh
-    __recorder_on= __recorder_markc= __recorder_active=
-    case ${RECORDER_DISABLED-} in ('' | 0) ;; (*) return 0 ;; esac
     local home=${RECORDER_HOME:-${__recorder_default_home-}} sid=
+    __recorder_on= __recorder_markc= __recorder_active= __recorder_offhome=$home
+    __recorder_offkey=${RECORDER_DISABLED:-0}:$home
+    case ${RECORDER_DISABLED-} in ('' | 0) ;; (*) return 0 ;; esac
     [[ -n $home ]] || return 0
     { IFS= read -r sid <$home/state/recording } 2>&$__recorder_null
     [[ -n $sid && ! -e $home/state/paused ]] || return 0
@@ -198,6 +210,7 @@ __recorder_install() {
     typeset -g __recorder_on= __recorder_markc= __recorder_sid= __recorder_home= __recorder_active=
     typeset -g __recorder_tz_win= __recorder_pwd= __recorder_key= __recorder_excl_on=
     typeset -g __recorder_pre_start= __recorder_pre_end= __recorder_post_start=
+    typeset -g __recorder_offkey= __recorder_offhome=
     __recorder_json ${USER:-${LOGNAME:-$(print -P %n)}}
     local userj=$__recorder_j
     __recorder_json ${HOST-}
