@@ -3,17 +3,15 @@
 # Appends one cmd.start and one cmd.end JSON line per interactive command to
 # $home/spool/shell.<pid>-<id>.v1.jsonl, using builtins only: no process is
 # spawned per command. docs/shell.md explains the design; in short:
-#   - PS0 (expanded after a line is read, before it runs) counts the command,
-#     notes its start time and HISTCMD, and inside tmux prints the OSC 133 "C"
-#     mark that tells the tmux collector where the command's output begins;
-#   - the DEBUG trap writes cmd.start before the first simple command of the
-#     line runs, and cmd.end at the first trap of the next PROMPT_COMMAND, where
-#     $? and PIPESTATUS are still the command's (HISTCMD tells the two apart:
-#     in PS0 and PROMPT_COMMAND it is one more than while the line runs);
-#   - the PROMPT_COMMAND entry checks the recording state (one `stat` of
-#     state/active.<session>; the state files are read only when that fails, and
-#     the check is made again when a command starts) and catches what the trap
-#     could not see.
+#   - PS0 (expanded after a line is read, before it runs) notes the start time and
+#     HISTCMD, and inside tmux prints the OSC 133 "C" mark that tells the tmux
+#     collector where the command's output begins;
+#   - the DEBUG trap writes cmd.start before the first simple command of the line
+#     runs, after one `stat` of state/active.<session> (the state files are read
+#     only when that fails);
+#   - the PROMPT_COMMAND entry writes cmd.end with the command's $? and PIPESTATUS
+#     (the trap does it when another command runs before the entry), and catches
+#     what the trap could not see.
 # This runs around every command: the common path is a few statements, and anything
 # unusual falls through to a "full" function. On a slow machine a statement costs
 # 5-10 microseconds and a function call about as much; docs/shell.md has the figures.
@@ -27,13 +25,15 @@
 # as they are. It tells these moments apart:
 #   - PS0 (expanded after a line is read, before it runs) set the start time t0 and pp,
 #     HISTCMD as it is there and at the next prompt; while the line runs it is one less;
-#   - the line's first simple command (t0 set, HISTCMD is not pp): __recorder_start takes
-#     t0 and notes the line's HISTCMD in hc1;
-#   - the rest of the line (t0 empty, HISTCMD is hc1): nothing to do;
-#   - the prompt (t0 empty, HISTCMD is not hc1): __recorder_precmd, first in PROMPT_COMMAND,
-#     writes the end and notes the prompt's HISTCMD in hc1. The trap calls it itself when
-#     another command comes first (that command could change $?), or when the line ran no
-#     simple command in this shell (`(exit 7)`: t0 is still set, HISTCMD is pp).
+#   - the line's first simple command (t0 set, HISTCMD is not pp): __recorder_start
+#     writes the start and clears t0;
+#   - the rest of the line (t0 empty, HISTCMD is hc1): nothing to do. hc1 is the prompt's
+#     HISTCMD, which the line keeps when it was added to history (the common path checks
+#     that); otherwise the full path sets hc1 to the line's;
+#   - the prompt: __recorder_precmd, first in PROMPT_COMMAND, writes the end, clears pp and
+#     notes the prompt's HISTCMD in hc1. The trap calls it itself when another command
+#     comes first (that command could change $?), or when the line ran no simple command
+#     in this shell (`(exit 7)`: t0 is still set, HISTCMD is pp).
 # shellcheck disable=SC2016  # the trap's text, expanded when it runs
 __recorder_dispatch='case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL:$BASH_COMMAND in
     "$__recorder_pp":1:0:*) __recorder_precmd "$?" "${PIPESTATUS[*]}" "$_" ;;
