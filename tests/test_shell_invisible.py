@@ -209,3 +209,23 @@ def test_bash_ignorespace_and_ignoredups_are_honoured(lab, session, lay, run_cli
     assert "secret" not in history
     assert "echo one" in history and "echo while-paused" in history
     assert history.count("echo two") == 1  # ignoredups, as without the hook
+
+
+def test_bash_extdebug_with_a_prompt_command_before_ours(lab, session, lay, tmp_path):
+    """With extdebug, a DEBUG trap returning non-zero skips the next command. Ours runs its
+    prompt work from the trap when another PROMPT_COMMAND entry comes first: the user's entry
+    must still run after a failing command."""
+    log = tmp_path / "pc.log"
+    user = f"""shopt -s extdebug
+PROMPT_COMMAND=('echo "pc st=$?" >> {log}' "${{PROMPT_COMMAND[@]}}")
+"""
+    sh = lab.spawn("bash", after=user)
+    for line in ["false", "(exit 3)", "true"]:
+        sh.run(line)
+    rows = wait_commands(lay, 3)
+    assert [(r["command"], r["exit_code"]) for r in rows] == [
+        ("false", 1),
+        ("(exit 3)", 3),
+        ("true", 0),
+    ]
+    assert "pc st=1\npc st=3\npc st=0\n" in log.read_text()

@@ -91,8 +91,9 @@ __recorder_precmd() { # at the prompt, $1 $2 the command's $? and PIPESTATUS: wr
             __recorder_at_prompt "$1" "$2"
         fi
     fi
-    # Code appended to the same PROMPT_COMMAND entry sees the command's status.
-    return "$1"
+    # Code appended to the same PROMPT_COMMAND entry sees the command's status. Called from
+    # the DEBUG trap (a third argument), 0: with extdebug, non-zero would skip a command.
+    return $(($# > 2 ? 0 : $1))
 }
 
 __recorder_begin() { # the line read by PS0 starts, seen at the prompt: no DEBUG trap ran for it
