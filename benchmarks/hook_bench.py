@@ -171,9 +171,10 @@ def run(n: int, shells: list[str], variants: list[str]) -> dict:
                 for _ in range(ROUNDS):
                     for variant, sh in sessions.items():
                         samples[variant] += [sh.command() for _ in range(per_round)]
-                        # atuin finishes each command in a background process: let those end
-                        # before the next variant is timed.
-                        time.sleep(SETTLE_S if variant == "atuin" else 0)
+                        if variant == "atuin":
+                            # atuin finishes each command in a background process: let those
+                            # end before the next variant is timed.
+                            time.sleep(SETTLE_S)
             finally:
                 for sh in sessions.values():
                     sh.close()

@@ -131,15 +131,7 @@ __recorder_begin_full() { # begin, for whatever the common path does not handle;
         ${RECORDER_HOME:-${__recorder_default_home-}} == "$__recorder_home" ]] ||
         { __recorder_state && [[ -n $__recorder_on ]]; } || { __recorder_drop_if_space; __recorder_t0=''; return 1; }
     [[ ${EPOCHSECONDS:0:-3} == "$__recorder_tz_win" && $PWD == "$__recorder_pwd" ]] || __recorder_refresh
-    local line=''
-    if [[ -z ${HISTTIMEFORMAT-} ]]; then
-        builtin history 1 >&"$__recorder_sw"
-    else
-        HISTTIMEFORMAT='' builtin history 1 >&"$__recorder_sw"
-    fi 2>&"$__recorder_null"
-    IFS= read -r -d '' -u "$__recorder_sr" line 2>&"$__recorder_null"
-    line=${line#"${line%%[![:space:]]*}"}
-    __recorder_h=${line%$'\n'}
+    __recorder_read_history
     __recorder_j=${__recorder_h#*[0-9][ \*] }
     # Not added to history: a duplicate (the text is right), HISTIGNORE, or history off.
     ((__recorder_pp == hcp + 1)) || __recorder_not_in_history "$1"
@@ -147,6 +139,18 @@ __recorder_begin_full() { # begin, for whatever the common path does not handle;
         __recorder_filter || return 1
     fi
     return 0
+}
+
+__recorder_read_history() { # the newest history entry, "N  text", into __recorder_h
+    # Whatever HISTTIMEFORMAT and IFS are (the common path of __recorder_start reads it
+    # itself, when both are plain).
+    local line=''
+    {
+        HISTTIMEFORMAT='' builtin history 1 >&"$__recorder_sw"
+        IFS= read -r -d '' -u "$__recorder_sr" line
+    } 2>&"$__recorder_null"
+    line=${line#"${line%%[![:space:]]*}"}
+    __recorder_h=${line%$'\n'}
 }
 
 __recorder_not_in_history() { # the line was not added to history; $1=user in its own trap
@@ -178,14 +182,8 @@ __recorder_skip() { # the command is not recorded; $__recorder_h is "N  text" fr
 
 __recorder_drop_if_space() { # not recording now, but the prompt suspended the user's ignorespace
     [[ $__recorder_swapped == "$__recorder_n" && -n $__recorder_sr ]] || return 0
-    local line=''
-    {
-        HISTTIMEFORMAT='' builtin history 1 >&"$__recorder_sw"
-        IFS= read -r -d '' -u "$__recorder_sr" line
-    } 2>&"$__recorder_null"
-    line=${line#"${line%%[![:space:]]*}"}
-    [[ ${line#*[0-9][ \*] } == [[:space:]]* ]] && builtin history -d "${line%%[!0-9]*}" 2>&"$__recorder_null"
-    __recorder_scratch_reset
+    __recorder_read_history
+    __recorder_skip
 }
 
 __recorder_at_prompt() { # the prompt's work when the trap's short path does not apply
@@ -319,7 +317,8 @@ __recorder_state() { # should the next command be recorded? Reads the state file
     elif [[ -z $__recorder_fd || -z $__recorder_sr || ! -e $__recorder_path ]]; then
         __recorder_open || return 0
     fi
-    # Exists while this session records unpaused: the one check made per prompt (see precmd).
+    # Exists while this session records unpaused: the one check made per command (see
+    # __recorder_start).
     __recorder_active=$home/state/active.$sid
     __recorder_on=1
     if [[ -n ${TMUX-} && -n ${TMUX_PANE-} ]]; then
@@ -384,12 +383,9 @@ __recorder_hook_prompt() { # put __recorder_precmd first in PROMPT_COMMAND, once
 }
 
 __recorder_debug_chained() { # the DEBUG trap when one was set before ours: call it after
-    # $1 $2 $3: the command's $_, $? and PIPESTATUS. The same moments as __recorder_dispatch.
-    case $HISTCMD:${__recorder_t0:+1}:$BASH_SUBSHELL:$BASH_COMMAND in
-    "$__recorder_hc1"::0:* | *::0:__recorder_precmd\ *) ;;
-    "$__recorder_pp":1:0:* | *::0:*) __recorder_precmd "$2" "$3" ;;
-    *:1:0:*) __recorder_start ;;
-    esac
+    # $1 $2 $3: the command's $_, $? and PIPESTATUS. First, so that $? and PIPESTATUS are
+    # still the command's when the dispatch reads them.
+    eval "$__recorder_dispatch"
     __recorder_status "$2" "$1"
     eval "$__recorder_prior_debug"
 }

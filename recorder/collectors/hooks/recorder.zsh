@@ -29,8 +29,7 @@ __recorder_preexec() { # $1: the line as typed
         __recorder_begin_full $1 || return 0
     fi
     __recorder_line=$__recorder_pending$__recorder_pre_start\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_n,\"cmd\":\"$__recorder_j\",$__recorder_post_start$'\n'
-    __recorder_pending= __recorder_run=$__recorder_n __recorder_run_pre=$__recorder_pre_end \
-        __recorder_run_mark=$__recorder_markc __recorder_cmd=$1
+    __recorder_pending= __recorder_run=$__recorder_n __recorder_cmd=$1
     syswrite -o $__recorder_fd $__recorder_line || __recorder_keep
     [[ -z $__recorder_markc ]] || print -rn -- $__recorder_markc$__recorder_n$'\a' >&2
     return 0
@@ -40,10 +39,10 @@ __recorder_precmd() { # first in precmd_functions: the command's $? and pipestat
     local __recorder_st=$? __recorder_ps="${pipestatus[*]}"
     emulate -L zsh
     if [[ -n $__recorder_run ]]; then
-        __recorder_line=$__recorder_pending$__recorder_run_pre\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$__recorder_st,\"pipestatus\":\"$__recorder_ps\"}$'\n'
+        __recorder_line=$__recorder_pending$__recorder_pre_end\"t\":\"$EPOCHREALTIME\",\"n\":$__recorder_run,\"exit\":$__recorder_st,\"pipestatus\":\"$__recorder_ps\"}$'\n'
         __recorder_pending=
         syswrite -o $__recorder_fd $__recorder_line || __recorder_keep
-        [[ -z $__recorder_run_mark ]] || __recorder_mark_end $__recorder_st
+        [[ -z $__recorder_markc ]] || __recorder_mark_end $__recorder_st
         __recorder_run=
     fi
     # Not recording: read the state if it may have changed, so a new pane registers before
@@ -199,7 +198,7 @@ __recorder_install() {
         typeset -g __recorder_n=0 __recorder_fd= __recorder_run=
         typeset -g __recorder_pending= __recorder_cmd=
         typeset -g __recorder_path= __recorder_pane_sid=
-        typeset -g __recorder_run_pre= __recorder_run_mark= __recorder_j= __recorder_line=
+        typeset -g __recorder_j= __recorder_line=
         typeset -ga __recorder_excl=()
         typeset -gi __recorder_tz=0
         local null
@@ -207,10 +206,11 @@ __recorder_install() {
         typeset -g __recorder_null=$null
     fi
     # Read the state afresh (this may be a newer hook); every variable exists, for `set -u`.
-    typeset -g __recorder_on= __recorder_markc= __recorder_sid= __recorder_home= __recorder_active=
+    typeset -g __recorder_on= __recorder_sid= __recorder_home= __recorder_active=
     typeset -g __recorder_tz_win= __recorder_pwd= __recorder_key= __recorder_excl_on=
-    typeset -g __recorder_pre_start= __recorder_pre_end= __recorder_post_start=
-    typeset -g __recorder_offkey= __recorder_offhome=
+    typeset -g __recorder_pre_start= __recorder_post_start= __recorder_offkey= __recorder_offhome=
+    # A command running while the hook is loaded again (`source`) still gets its end and mark.
+    typeset -g __recorder_pre_end=${__recorder_pre_end-} __recorder_markc=${__recorder_markc-}
     __recorder_json ${USER:-${LOGNAME:-$(print -P %n)}}
     local userj=$__recorder_j
     __recorder_json ${HOST-}
