@@ -77,7 +77,7 @@ def time_ingest(lay: Layout, redact: bool) -> tuple[float, int]:
     redactor = None
     if redact:
         from recorder.config import load_config
-        from recorder.daemon import build_redactor
+        from recorder.redaction.installed import build_redactor
 
         redactor = build_redactor(lay, load_config(lay))
     start = time.perf_counter()

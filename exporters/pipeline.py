@@ -28,8 +28,9 @@ from exporters import card as card_mod
 from exporters.episodes import DEFAULT_MAX_STEPS
 from exporters.redaction import ExportRedaction, build_export_redactor
 from exporters.session import SessionJob, SessionOutput, export_session
-from exporters.source import PAGE_ROWS, ExportError, SessionFilter, SessionInfo, select_sessions
+from exporters.source import PAGE_ROWS, SessionFilter, SessionInfo, select_sessions
 from exporters.tables import utc_date
+from recorder.errors import ExportError
 from schemas.arrow import EXPORT_TABLES, export_spec
 
 FORMATS = ("parquet", "jsonl")

@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from exporters.source import ExportError
+from recorder.errors import ExportError, LeakFound
 from recorder.redact_columns import redact_table
 
 # Event columns that hold free text (``extra`` is JSON text, checked to stay JSON).
@@ -34,7 +34,7 @@ EVENT_TEXT_COLUMNS = (
 
 def build_export_redactor(lay, config):
     """The redaction engine with the user's rules; an export never runs without one."""
-    from recorder.daemon import build_redactor
+    from recorder.redaction.installed import build_redactor
 
     redactor = build_redactor(lay, config)
     if redactor is None:
@@ -116,8 +116,6 @@ class ExportRedaction:
 
     def scan_values(self, where: str, values: list[str]) -> None:
         """``scan`` of the distinct strings ``values`` of the column ``where``."""
-        from recorder.redaction import LeakFound
-
         # The engine's batch pass finds the few values any rule may match; each of those
         # then gets the engine's own verdict.
         dirty = self.redactor.redact_dirty(values)

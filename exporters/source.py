@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from recorder.errors import RecorderError
+from recorder.errors import ExportError
 
 PAGE_ROWS = 20_000
 
@@ -24,10 +24,6 @@ EVENT_COLUMNS = (
     "path", "old_path", "diff", "lines_added", "lines_removed", "size_bytes", "text",
     "window_title", "key_count", "click_count", "idle_ms", "redactions", "extra",
 )  # fmt: skip
-
-
-class ExportError(RecorderError):
-    """An export cannot be made (bad selection, output directory, leak found)."""
 
 
 @dataclass(frozen=True)

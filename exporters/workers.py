@@ -21,7 +21,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 
-from exporters.source import ExportError
+from recorder.errors import ExportError
 
 _HEADER = struct.Struct(">Q")
 

@@ -16,17 +16,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from recorder import protocol
-from recorder.errors import DaemonError
+from recorder.errors import DaemonError, DaemonUnavailable
 from recorder.paths import Layout
 from recorder.spool import producer_alive
 from recorder.store import WriterLock, open_reader
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 120.0
-
-
-class DaemonUnavailable(DaemonError):
-    """No daemon answers on the socket."""
 
 
 def call(lay: Layout, op: str, timeout: float = 60.0, **fields: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from recorder.config import load_config
 from recorder.errors import DaemonError, RecorderError
 from recorder.ingest import Ingester, quarantine_count
 from recorder.paths import Layout, home_dir, private_umask
+from recorder.redaction.installed import build_redactor
 from recorder.session import active_session
 from recorder.store import Store, WriterLock, open_writer
 
@@ -37,18 +38,6 @@ POLL_S = 0.25
 CLEANUP_EVERY_S = 5.0
 
 log = logging.getLogger("recorder.daemon")
-
-
-def build_redactor(lay: Layout, config):
-    """The ingest-time redaction engine, with the user's rules from config.toml."""
-    from recorder.redaction import Redactor, load_or_create_key
-
-    rules = config.redaction
-    return Redactor(
-        load_or_create_key(lay.home),
-        literals=rules.get("literals", []),
-        user_rules=rules.get("rules", []),
-    )
 
 
 class Daemon:

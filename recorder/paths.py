@@ -106,6 +106,11 @@ class Layout:
         return self.logs / "daemon.log"
 
     @property
+    def cli_log(self) -> Path:
+        """Tracebacks of unexpected CLI errors (the user sees one line naming this file)."""
+        return self.logs / "cli.log"
+
+    @property
     def socket(self) -> Path:
         path = self.state / "daemon.sock"
         if len(os.fsencode(path)) <= _MAX_SOCKET_PATH:

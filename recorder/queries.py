@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recorder.errors import UnknownSession
+from recorder.errors import UnknownSession, UsageError
 
 
 def sessions(reader) -> list[dict[str, Any]]:
@@ -60,5 +60,7 @@ TIMELINE_COLUMNS = (
 def timeline(reader, session_id: str, limit: int | None = None) -> list[dict[str, Any]]:
     sql = f"SELECT {TIMELINE_COLUMNS} FROM events WHERE session_id = ? ORDER BY ts_start, seq"
     if limit is not None:
+        if limit < 0:
+            raise UsageError(f"--limit must be 0 or more, not {limit}")
         sql += f" LIMIT {int(limit)}"
     return reader.arrow(sql, [session_id]).to_pylist()

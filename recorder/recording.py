@@ -92,7 +92,7 @@ def stop(lay: Layout) -> StopResult:
 def drain_without_daemon(lay: Layout):
     """Ingest the spool in this process, as the writer, when no daemon runs."""
     from recorder.config import load_config
-    from recorder.daemon import build_redactor
+    from recorder.redaction.installed import build_redactor
 
     lock = WriterLock(lay.writer_lock)
     if not lock.acquire(wait=False):

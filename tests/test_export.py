@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from exporters import ExportOptions, export
 from exporters.redaction import ExportRedaction
-from exporters.source import ExportError
-from recorder.cli.export import export as export_command
+from recorder.cli import cli
+from recorder.errors import ExportError
 from schemas.arrow import EXPORT_TABLES, export_schema, export_spec
 from tests.test_export_sessions import T0, SessionScript, export_rows
 
@@ -328,7 +328,7 @@ def export_since(lay, out, text):
 
 
 def run_export_command(*args: str):
-    return CliRunner().invoke(export_command, list(args))
+    return CliRunner().invoke(cli, ["export", *args])
 
 
 def test_command_writes_a_dataset_and_a_summary(lay, tmp_path):

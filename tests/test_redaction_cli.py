@@ -10,7 +10,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from recorder.cli.scrub import scrub
+from recorder.cli import cli
+from recorder.errors import HomeError
 from recorder.redaction import Redactor, load_or_create_key
 
 GHP = "ghp_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0UvWxYz"  # fake, right shape
@@ -18,7 +19,7 @@ LOG = f"starting\nexport GITHUB_TOKEN={GHP}\nDB_PASSWORD=hunter2abc ./run\ndone\
 
 
 def run(args, stdin=None):
-    return CliRunner().invoke(scrub, args, input=stdin)
+    return CliRunner().invoke(cli, ["scrub", *args], input=stdin)
 
 
 def test_scrub_reads_stdin_and_writes_redacted_text(recorder_home):
@@ -122,5 +123,5 @@ def test_key_is_created_once_owner_only(tmp_path):
 
 def test_a_damaged_key_is_refused(tmp_path):
     (tmp_path / "secret.key").write_bytes(b"short")
-    with pytest.raises(ValueError, match="damaged"):
+    with pytest.raises(HomeError, match="damaged"):
         load_or_create_key(tmp_path)

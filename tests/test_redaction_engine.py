@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from recorder.redaction import LeakFound, PersonalInfo, Redactor
+from recorder.errors import LeakFound, RecorderError, RuleError
+from recorder.redaction import PersonalInfo, Redactor
 from recorder.redaction import engine as engine_module
 from recorder.redaction.rules import RULESET_VERSION
 
@@ -267,12 +268,12 @@ def test_user_rules_change_the_ruleset_version():
     ],
 )
 def test_bad_user_rules_are_refused_clearly(rule, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(RuleError, match=message):
         Redactor(KEY, personal=False, user_rules=[rule])
 
 
 def test_short_keys_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(RecorderError):
         Redactor(b"short")
 
 

@@ -2,14 +2,17 @@
 
 Commands live in the modules of this package, grouped by what they are for;
 each turns its arguments into a call of a core function and prints the result.
-Core errors (``recorder.errors.RecorderError``) and OS errors become one line
-on stderr and exit status 1; heavy libraries are imported inside the commands
+Errors are translated in one place, :class:`RecorderGroup`: core errors
+(``recorder.errors.RecorderError``) and OS errors become one line on stderr and
+exit status 1, and anything else one line naming the log that holds its
+traceback; heavy libraries are imported inside the commands
 so that ``recorder --help`` starts fast.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sys
 
 import click
@@ -19,16 +22,47 @@ from recorder.errors import RecorderError
 
 
 class RecorderGroup(click.Group):
+    """Turns every error a command raises into one line on stderr and exit status 1."""
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except RecorderError as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            # `recorder scrub big.log | head`: the reader left; stop quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(1) from None
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise click.ClickException(f"disk full: {exc.filename or ''}".strip()) from None
-            where = f" {exc.filename}" if exc.filename else ""
-            raise click.ClickException(f"{exc.strerror or exc}:{where}") from None
+            raise click.ClickException(_os_error_line(exc)) from None
+        except Exception as exc:
+            raise click.ClickException(_unexpected(exc)) from None
+
+
+def _os_error_line(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"disk full: {exc.filename or ''}".strip()
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}:{where}"
+
+
+def _unexpected(exc: Exception) -> str:
+    """A bug, not bad input: keep the traceback in the log, show one line."""
+    import traceback
+
+    from recorder.paths import layout
+
+    try:
+        lay = layout()
+        lay.logs.mkdir(parents=True, exist_ok=True)
+        with open(lay.cli_log, "a", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+        where = f"; details in {lay.cli_log}"
+    except Exception:
+        where = ""
+    return f"internal error ({type(exc).__name__}){where}"
 
 
 HELP_OPTIONS = ["-h", "--help"]

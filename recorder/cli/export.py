@@ -62,21 +62,17 @@ def export(out: Path, sessions: tuple[str, ...], since: str | None, file_format:
     from exporters import ExportOptions
     from exporters.pipeline import export as run_export
     from exporters.source import parse_since
-    from recorder.errors import RecorderError
 
-    try:
-        options = ExportOptions(
-            out=out.expanduser().absolute(),
-            sessions=sessions,
-            since=parse_since(since) if since else None,
-            file_format=file_format,
-            idle_gap_minutes=idle_gap,
-            overwrite=overwrite,
-        )
-        with _progress(quiet) as progress:
-            result = run_export(home(), options, progress=progress)
-    except RecorderError as exc:
-        raise click.ClickException(str(exc)) from None
+    options = ExportOptions(
+        out=out.expanduser().absolute(),
+        sessions=sessions,
+        since=parse_since(since) if since else None,
+        file_format=file_format,
+        idle_gap_minutes=idle_gap,
+        overwrite=overwrite,
+    )
+    with _progress(quiet) as progress:
+        result = run_export(home(), options, progress=progress)
     _summary(result)
 
 

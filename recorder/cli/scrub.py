@@ -8,7 +8,6 @@ RE2) is imported inside the command to keep ``recorder --help`` fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -57,37 +56,15 @@ def scrub(
 
 
 def _redactor(rules: tuple[str, ...], literals: tuple[str, ...]):
-    from recorder.redaction import Redactor
+    from recorder.cli.common import home
+    from recorder.config import load_config
+    from recorder.redaction.installed import build_redactor
 
     extra_rules = [_parse_rule(spec) for spec in rules]
     if any(not literal.strip() for literal in literals):
         raise click.ClickException("--literal needs a non-empty TEXT")
-    key, conf = _installation()
-    try:
-        return Redactor(
-            key,
-            literals=[*conf.get("literals", []), *literals],
-            user_rules=[*conf.get("rules", []), *extra_rules],
-        )
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _installation() -> tuple[bytes, dict]:
-    """The key and the ``[redaction]`` table of this installation."""
-    from recorder.cli.common import home
-    from recorder.config import load_config
-    from recorder.errors import RecorderError
-    from recorder.redaction import load_or_create_key
-
-    try:
-        lay = home()
-        config = load_config(lay)
-        return load_or_create_key(lay.home), dict(config.redaction or {})
-    except (RecorderError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot use the recorder home: {exc.strerror or exc}") from None
+    lay = home()
+    return build_redactor(lay, load_config(lay), literals, extra_rules)
 
 
 def _parse_rule(spec: str) -> dict[str, str]:
@@ -98,21 +75,14 @@ def _parse_rule(spec: str) -> dict[str, str]:
 
 
 def _read(path: Path) -> str:
-    try:
-        data = sys.stdin.buffer.read() if path == STDIN else path.read_bytes()
-    except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = sys.stdin.buffer.read() if path == STDIN else path.read_bytes()
     return data.decode("utf-8", errors="replace")
 
 
 def _write(text: str) -> None:
-    try:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text.encode("utf-8", errors="replace"))
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:  # `recorder scrub big.log | head`: the reader left; stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(1) from None
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", errors="replace"))
+    sys.stdout.buffer.flush()
 
 
 def _explain(redactor, source: str, text: str) -> int:

@@ -33,12 +33,12 @@ from recorder.collectors.snapshots import (
     SECRET,
     TEXT,
     FileState,
-    NotAFile,
     Snapshot,
     lstat_regular,
     read_snapshot,
     stat_state,
 )
+from recorder.errors import NotAFile
 
 log = logging.getLogger("recorder.files")
 

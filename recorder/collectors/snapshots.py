@@ -25,6 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from recorder import records as R
+from recorder.errors import NotAFile
 
 TEXT = "text"
 BINARY = "binary"
@@ -70,14 +71,6 @@ class Snapshot:
 
     state: FileState
     content: bytes | None  # None unless kind == TEXT
-
-
-class NotAFile(Exception):
-    """The path is absent, not a regular file, a symlink, or unreadable."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def hash_bytes(data: bytes) -> str:

@@ -17,12 +17,13 @@ import bisect
 import gc
 import hmac
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, compress, repeat
 from typing import Any, NamedTuple
 
 import re2
 
+from recorder.errors import ConfigError, LeakFound, RuleError
 from recorder.redaction.matcher import CompiledRule, compile_rule, rule_spans
 from recorder.redaction.personal import PersonalInfo, personal_rules
 from recorder.redaction.rules import RULES, RULESET_VERSION, Rule
@@ -56,17 +57,6 @@ class RedactionResult(NamedTuple):
     findings: list[Finding]
 
 
-class LeakFound(Exception):
-    """A rule still matches text that should already be redacted."""
-
-    def __init__(self, rules: Iterable[str], count: int = 0):
-        self.rules = tuple(sorted(set(rules)))
-        self.count = count or len(self.rules)
-        super().__init__(
-            f"leak scan failed: {self.count} finding(s) from rule(s) {', '.join(self.rules)}"
-        )
-
-
 class Redactor:
     """Redacts secrets and personal data; see the module docstring."""
 
@@ -79,13 +69,13 @@ class Redactor:
         personal: bool | PersonalInfo = True,
     ):
         if not isinstance(key, bytes | bytearray) or len(key) < 16:
-            raise ValueError("the redaction key must be at least 16 bytes")
+            raise ConfigError("the redaction key must be at least 16 bytes")
         self._key = bytes(key)
         table = _table(personal) + user_rules_from(literals, user_rules)
         names = [r.name for r in table]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"redaction rule name(s) used twice: {', '.join(duplicates)}")
+            raise RuleError(f"redaction rule name(s) used twice: {', '.join(duplicates)}")
         self._rules: list[CompiledRule] = [compile_rule(rule) for rule in table]
         self._set = re2.Set.SearchSet()
         for c in self._rules:

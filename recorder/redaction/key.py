@@ -13,6 +13,8 @@ import os
 import secrets
 from pathlib import Path
 
+from recorder.errors import HomeError
+
 KEY_FILE = "secret.key"
 KEY_BYTES = 32
 
@@ -46,5 +48,5 @@ def _read(path: Path) -> bytes:
         path.chmod(0o600)
     key = path.read_bytes()
     if len(key) != KEY_BYTES:
-        raise ValueError(f"{path} is damaged: expected {KEY_BYTES} bytes, found {len(key)}")
+        raise HomeError(f"{path} is damaged: expected {KEY_BYTES} bytes, found {len(key)}")
     return key

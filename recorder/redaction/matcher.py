@@ -15,6 +15,7 @@ from typing import Any
 
 import re2
 
+from recorder.errors import RuleError
 from recorder.redaction.checks import CHECKS, Check
 from recorder.redaction.rules import CATEGORIES, Rule
 
@@ -45,14 +46,14 @@ def _options():
 
 
 def compile_pattern(pattern: str):
-    """An RE2 regex; ``ValueError`` with RE2's message when the pattern is invalid."""
+    """An RE2 regex; ``RuleError`` with RE2's message when the pattern is invalid."""
     try:
         return re2.compile(pattern, _options())
     except re2.error as exc:
         message = exc.args[0] if exc.args else exc
         if isinstance(message, bytes):
             message = message.decode("utf-8", "replace")
-        raise ValueError(str(message)) from None
+        raise RuleError(str(message)) from None
 
 
 def char_set(spec: str) -> frozenset[int]:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import re2
 
+from recorder.errors import RuleError
 from recorder.redaction.matcher import compile_pattern, rule_catches
 from recorder.redaction.rules import Rule, literal_rule
 
@@ -29,7 +30,7 @@ def user_rules_from(literals: Sequence[str], user_rules: Sequence[Mapping]) -> l
     words = []
     for literal in literals:
         if not isinstance(literal, str):
-            raise ValueError(f"redaction literal {literal!r} is not a string")
+            raise RuleError(f"redaction literal {literal!r} is not a string")
         if literal.strip():
             words.append(literal.strip())
     if words:
@@ -40,27 +41,27 @@ def user_rules_from(literals: Sequence[str], user_rules: Sequence[Mapping]) -> l
 
 def _user_rule(item: Mapping) -> Rule:
     if not isinstance(item, Mapping):
-        raise ValueError(f"redaction rule {item!r} must be a table with name and pattern")
+        raise RuleError(f"redaction rule {item!r} must be a table with name and pattern")
     name, pattern, example = item.get("name"), item.get("pattern"), item.get("example") or ""
     if not isinstance(name, str) or not _NAME_CHARS.fullmatch(name):
-        raise ValueError(
+        raise RuleError(
             f"redaction rule name {name!r} must be letters, digits, '.', '_' or '-' (max 64)"
         )
     if not isinstance(pattern, str) or not pattern:
-        raise ValueError(f"redaction rule {name!r} needs a pattern (a regular expression)")
+        raise RuleError(f"redaction rule {name!r} needs a pattern (a regular expression)")
     if not isinstance(example, str):
-        raise ValueError(f"redaction rule {name!r}: example must be a string")
+        raise RuleError(f"redaction rule {name!r}: example must be a string")
     if "\\A" in pattern or "\\z" in pattern:
-        raise ValueError(f"redaction rule {name!r}: use ^ and $ instead of \\A and \\z")
+        raise RuleError(f"redaction rule {name!r}: use ^ and $ instead of \\A and \\z")
     try:
         regex = compile_pattern("(?m)" + pattern)
-    except ValueError as exc:
-        raise ValueError(f"redaction rule {name!r}: invalid regular expression: {exc}") from None
+    except RuleError as exc:
+        raise RuleError(f"redaction rule {name!r}: invalid regular expression: {exc}") from None
     if regex.search(b"") is not None:
-        raise ValueError(f"redaction rule {name!r}: pattern matches empty text")
+        raise RuleError(f"redaction rule {name!r}: pattern matches empty text")
     rule = Rule(name, "user", "(?m)" + pattern, example, multiline=True)
     if example and not rule_catches(rule, example):
-        raise ValueError(f"redaction rule {name!r}: pattern does not match its example")
+        raise RuleError(f"redaction rule {name!r}: pattern does not match its example")
     return rule
 
 
