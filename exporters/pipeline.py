@@ -69,9 +69,9 @@ Progress = Callable[[int, int], None]  # (events done, events in total)
 
 
 def export(lay, options: ExportOptions, reader=None, progress: Progress | None = None):
-    """Run an export; ``reader`` defaults to ``recorder.client.reader(lay)``."""
-    from recorder import client
+    """Run an export; ``reader`` defaults to ``recorder.eventlog.open_log(lay)``."""
     from recorder.config import load_config
+    from recorder.eventlog import open_log
 
     if options.file_format not in FORMATS:
         raise ExportError(f"unknown format {options.file_format!r}: use parquet or jsonl")
@@ -79,7 +79,7 @@ def export(lay, options: ExportOptions, reader=None, progress: Progress | None =
     redactor = build_export_redactor(lay, config)
     if reader is not None:
         return _Export(lay, config, options, redactor, reader, progress).run()
-    with client.reader(lay) as log_reader:
+    with open_log(lay) as log_reader:
         return _Export(lay, config, options, redactor, log_reader, progress).run()
 
 

@@ -135,13 +135,13 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
 def run_job(job: SessionJob, progress: Callable[[int], None]) -> SessionOutput:
     """A worker process's entry point: its own log reader and redaction engine."""
     from exporters.redaction import build_export_redactor
-    from recorder import client
     from recorder.config import load_config
+    from recorder.eventlog import open_log
     from recorder.paths import Layout
 
     lay = Layout(Path(job.home))
     redactor = build_export_redactor(lay, load_config(lay))
-    with client.reader(lay) as reader:
+    with open_log(lay) as reader:
         return export_session(job, reader, redactor, progress)
 
 

@@ -22,7 +22,7 @@ _DAY_US = 86_400_000_000
 
 
 def events_table(page, researcher: str, output_cap: int):
-    """The events table for a page of redacted log rows (columns of ``source.EVENT_COLUMNS``)."""
+    """The events table for a page of redacted log rows (columns of ``eventlog.EXPORT_COLUMNS``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -1,7 +1,6 @@
-"""Talking to the daemon: starting it, asking it things, and reading the event log.
-
-Readers never fail with a lock error: while a daemon runs they query it over its
-socket, and otherwise open the database file read-only (see :func:`reader`).
+"""Talking to the daemon: starting it, asking it things (status, flush, a named read of
+the event log) and stopping it. Readers use ``recorder.eventlog``, which calls
+:func:`read` here while a daemon runs.
 """
 
 from __future__ import annotations
@@ -16,10 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from recorder import protocol
-from recorder.errors import DaemonError, DaemonUnavailable
+from recorder.errors import DaemonError, DaemonUnavailable, RequestRefused
 from recorder.paths import Layout
 from recorder.spool import producer_alive
-from recorder.store import WriterLock, open_reader
+from recorder.store import WriterLock
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 120.0
@@ -31,20 +30,24 @@ def call(lay: Layout, op: str, timeout: float = 60.0, **fields: Any) -> dict[str
         sock.sendall(protocol.encode({"op": op, **fields}))
         reply = protocol.decode(_read_line(sock))
     if not reply.get("ok"):
-        raise DaemonError(f"daemon: {reply.get('error', 'unknown error')}")
+        raise RequestRefused(f"daemon: {reply.get('error', 'unknown error')}")
     return reply
 
 
-def query(lay: Layout, sql: str, params: list[Any] | None = None):
-    """Run a read-only query in the daemon; a pyarrow Table."""
+def read(lay: Layout, name: str, args: dict[str, Any]):
+    """One named read of the event log (``recorder.eventlog.READ_OPS``) answered by the
+    daemon; a pyarrow Table."""
     import pyarrow as pa
 
     with _connect(lay, 300.0) as sock:
-        sock.sendall(protocol.encode({"op": "query", "sql": sql, "params": params or []}))
+        sock.sendall(protocol.encode({"op": "read", "name": name, "args": args}))
         stream = sock.makefile("rb")
-        header = protocol.decode(stream.readline())
+        line = stream.readline()
+        if not line:
+            raise DaemonUnavailable("the recorder daemon closed the connection")
+        header = protocol.decode(line)
         if not header.get("ok"):
-            raise DaemonError(f"daemon: {header.get('error', 'unknown error')}")
+            raise RequestRefused(f"daemon: {header.get('error', 'unknown error')}")
         return pa.ipc.open_stream(stream).read_all()
 
 
@@ -158,52 +161,3 @@ def _last_log_line(lay: Layout) -> str:
     except FileNotFoundError:
         return "no log"
     return lines[-1] if lines else "no log"
-
-
-class Reader:
-    """Read-only access to the event log, through the daemon or the file."""
-
-    def __init__(self, lay: Layout):
-        self.lay = lay
-        self._local = None
-
-    def arrow(self, sql: str, params: list[Any] | None = None):
-        if self._local is None and daemon_pid(self.lay) is not None:
-            try:
-                return query(self.lay, sql, params)
-            except DaemonUnavailable:
-                pass
-        if self._local is None:
-            self._local = open_reader(self.lay)
-        if self._local is None:
-            return _empty_result(sql, params)
-        return self._local.arrow(sql, params)
-
-    def close(self) -> None:
-        if self._local is not None:
-            self._local.close()
-            self._local = None
-
-
-def _empty_result(sql: str, params: list[Any] | None):
-    """No database yet: run the query against an empty, migrated in-memory log."""
-    import duckdb
-
-    from recorder.migrations import migrate
-    from recorder.store import to_arrow
-
-    con = duckdb.connect()
-    migrate(con)
-    try:
-        return to_arrow(con.sql(sql, params=params or None))
-    finally:
-        con.close()
-
-
-@contextmanager
-def reader(lay: Layout) -> Iterator[Reader]:
-    r = Reader(lay)
-    try:
-        yield r
-    finally:
-        r.close()

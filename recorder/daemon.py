@@ -2,7 +2,8 @@
 
 It holds ``writer.lock``, ingests the spool every ``POLL_S`` seconds, runs the
 daemon-side collectors (files, terminal output) and answers the CLI over an
-owner-only unix socket (status, read-only queries, flush, stop). It exits after
+owner-only unix socket (status, the named reads of ``recorder.eventlog``, flush,
+stop; see ``protocol.py``). It exits after
 ``stop``, draining the spool first; if it dies instead, nothing is lost: the
 next writer ingests the spool from the offsets stored in the log.
 
@@ -27,7 +28,8 @@ from typing import Any
 from recorder import protocol
 from recorder.collectors import CollectorContext, build_collectors
 from recorder.config import load_config
-from recorder.errors import DaemonError, RecorderError
+from recorder.errors import DaemonError, RecorderError, RequestRefused
+from recorder.eventlog import LocalLog, run_read
 from recorder.ingest import Ingester, quarantine_count
 from recorder.paths import Layout, home_dir, private_umask
 from recorder.redaction.installed import build_redactor
@@ -138,7 +140,7 @@ class Daemon:
             session.session_id,
             [Path(p) for p in session.watch],
             redactor=self.ingester.redactor,
-            log_reader=self.store,
+            log=LocalLog(self.store),
         )
         for collector in build_collectors(ctx):
             try:
@@ -174,8 +176,8 @@ class Daemon:
         try:
             request = protocol.decode(rfile.readline(protocol.MAX_REQUEST))
             op = request.get("op")
-            if op == "query":
-                self._serve_query(request, wfile)
+            if op == "read":
+                self._serve_read(request, wfile)
                 return
             reply = self._dispatch(op, request)
             wfile.write(protocol.encode({"ok": True, **reply}))
@@ -197,15 +199,12 @@ class Daemon:
             drained = self._drain()
             self.request_stop()
             return drained
-        raise ValueError(f"unknown op {op!r}")
+        raise RequestRefused(f"unknown operation {op!r}")
 
-    def _serve_query(self, request: dict[str, Any], wfile) -> None:
+    def _serve_read(self, request: dict[str, Any], wfile) -> None:
         import pyarrow as pa
 
-        sql = request.get("sql", "")
-        if not protocol.is_read_only_sql(sql):
-            raise ValueError("only single read-only queries are served")
-        table = self.store.arrow(sql, request.get("params") or None)
+        table = run_read(self.store, str(request.get("name")), request.get("args", {}))
         wfile.write(protocol.encode({"ok": True, "rows": table.num_rows}))
         with pa.ipc.new_stream(wfile, table.schema) as writer:
             writer.write_table(table)
@@ -214,11 +213,7 @@ class Daemon:
         session = active_session(self.lay)
         counts = {}
         if session is not None:
-            rows = self.store.arrow(
-                "SELECT source, count(*) AS n FROM events WHERE session_id = ? GROUP BY 1",
-                [session.session_id],
-            ).to_pylist()
-            counts = {row["source"]: row["n"] for row in rows}
+            counts = LocalLog(self.store).event_counts(session.session_id)
         return {
             "pid": os.getpid(),
             "started_at": self.started_at,

@@ -2,8 +2,16 @@
 
 One request per connection: the client sends one JSON line ``{"op": ..., ...}``;
 the daemon answers with one JSON line ``{"ok": true, ...}`` or
-``{"ok": false, "error": "..."}``, and for ``query`` the header is followed by
-an Arrow IPC stream of the result.
+``{"ok": false, "error": "..."}``. The operations:
+
+    ping                      the daemon's pid
+    status                    the session, events by source, backlog, collectors
+    flush                     ingest everything spooled so far
+    stop                      stop the collectors, drain the spool, exit
+    read  name=… args={…}     one named read of the event log (``recorder.eventlog``);
+                              the header is followed by an Arrow IPC stream
+
+Anything else is refused. No request carries SQL.
 """
 
 from __future__ import annotations
@@ -11,7 +19,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-OPS = ("ping", "status", "query", "flush", "stop")
 MAX_REQUEST = 1 << 20
 
 
@@ -24,12 +31,3 @@ def decode(line: bytes) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise ValueError("a message must be a JSON object")
     return message
-
-
-_READ_ONLY_STARTS = ("select", "with", "from", "describe", "summarize", "show")
-
-
-def is_read_only_sql(sql: str) -> bool:
-    """Queries served over the socket must be a single read-only statement."""
-    stripped = sql.strip().rstrip(";").strip()
-    return ";" not in stripped and stripped.lower().startswith(_READ_ONLY_STARTS)

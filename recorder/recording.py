@@ -15,7 +15,8 @@ from typing import Any
 
 from recorder import client
 from recorder.config import Config
-from recorder.errors import DaemonError, HomeError
+from recorder.errors import DaemonError, DaemonUnavailable, HomeError
+from recorder.eventlog import open_log
 from recorder.ingest import Ingester, quarantine_count
 from recorder.paths import Layout
 from recorder.session import (
@@ -80,12 +81,8 @@ def stop(lay: Layout) -> StopResult:
         if client.stop_daemon(lay) is None:
             drain_without_daemon(lay)
             drained_by = "stop"
-    with client.reader(lay) as r:
-        count = (
-            r.arrow("SELECT count(*) AS n FROM events WHERE session_id = ?", [session.session_id])
-            .column("n")[0]
-            .as_py()
-        )
+    with open_log(lay) as log:
+        count = log.event_count(session.session_id)
     return StopResult(session, count, drained_by)
 
 
@@ -153,9 +150,8 @@ def _spool_backlog(lay: Layout) -> int:
     spools = [s for s in list_spool(lay.spool) if s.kind == "jsonl"]
     if not spools:
         return 0
-    with client.reader(lay) as r:
-        rows = r.arrow("SELECT file, ingested_to FROM spool_offsets").to_pylist()
-    offsets = {row["file"]: row["ingested_to"] for row in rows}
+    with open_log(lay) as log:
+        offsets = log.spool_offsets()
     total = 0
     for spool in spools:
         with contextlib.suppress(FileNotFoundError):
@@ -170,7 +166,7 @@ def wait_until_ingested(lay: Layout, timeout: float = 30.0) -> bool:
         try:
             client.call(lay, "flush", timeout=timeout)
             return True
-        except client.DaemonUnavailable:
+        except DaemonUnavailable:
             return False
         except DaemonError:
             time.sleep(0.1)

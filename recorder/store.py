@@ -119,6 +119,15 @@ def open_reader(lay: Layout) -> Store | None:
     return Store(_connect(lay.database, read_only=True), lay.database, read_only=True)
 
 
+def empty_log() -> Store:
+    """An empty, migrated in-memory log: what a home reads before anything is recorded."""
+    import duckdb
+
+    con = duckdb.connect()
+    migrate(con)
+    return Store(con, Path(":memory:"), read_only=False)
+
+
 def _connect(path: Path, read_only: bool):
     import duckdb
 

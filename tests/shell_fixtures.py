@@ -9,6 +9,7 @@ import pytest
 
 from recorder import client
 from recorder.paths import Layout
+from tests.logkit import log_sql
 from tests.shellkit import ShellLab, wait_until
 
 
@@ -45,14 +46,12 @@ def commands(lay: Layout, shell_id: str | None = None) -> list[dict[str, Any]]:
     if shell_id is not None:
         sql += " AND shell_id = ?"
         params.append(shell_id)
-    with client.reader(lay) as reader:
-        return reader.arrow(sql + " ORDER BY ts_start, cmd_seq", params).to_pylist()
+    return log_sql(lay, sql + " ORDER BY ts_start, cmd_seq", params)
 
 
 def shell_ids(lay: Layout) -> list[str]:
-    with client.reader(lay) as reader:
-        rows = reader.arrow("SELECT DISTINCT shell_id FROM events WHERE shell_id IS NOT NULL")
-    return [r["shell_id"] for r in rows.to_pylist()]
+    rows = log_sql(lay, "SELECT DISTINCT shell_id FROM events WHERE shell_id IS NOT NULL")
+    return [r["shell_id"] for r in rows]
 
 
 def wait_piped(lay: Layout, shell) -> None:

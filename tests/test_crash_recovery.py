@@ -7,19 +7,24 @@ import os
 import signal
 import time
 
+import pytest
+
 from recorder import client
+from recorder.errors import RequestRefused
+from recorder.eventlog import open_log
 from recorder.paths import Layout
+from tests.logkit import log_sql
 from tests.spoolkit import command_lines, shell_spool
 
 COMMANDS = 150_000  # 300,000 spool lines, ~45 MB: several ingest chunks
 
 
 def count_commands(lay: Layout) -> tuple[int, int, int]:
-    with client.reader(lay) as r:
-        row = r.arrow(
-            "SELECT count(*) AS n, count(DISTINCT cmd_seq) AS d, count(exit_code) AS e "
-            "FROM events WHERE event_type = 'command'"
-        ).to_pylist()[0]
+    row = log_sql(
+        lay,
+        "SELECT count(*) AS n, count(DISTINCT cmd_seq) AS d, count(exit_code) AS e "
+        "FROM events WHERE event_type = 'command'",
+    )[0]
     return row["n"], row["d"], row["e"]
 
 
@@ -64,20 +69,51 @@ def test_stop_without_a_daemon_drains_the_spool(run_cli, recorder_home):
     assert count_commands(lay) == (500, 500, 500)
 
 
-def test_the_socket_serves_reads_only(run_cli, recorder_home):
-    import pytest
+ATTACKS = [
+    "DELETE FROM events",
+    "UPDATE events SET command = 'x'",
+    "WITH x AS (SELECT 1) DELETE FROM events",
+    "ATTACH '{tmp}/other.duckdb' AS other",
+    "COPY events TO '{tmp}/leak.csv'",
+    "PRAGMA enable_profiling",
+    "SELECT 1; DROP TABLE events",
+    "SELECT count(*) FROM events",
+]
 
-    from recorder.errors import DaemonError
 
+def _raw_request(lay: Layout, message: dict) -> dict:
+    """One request line sent to the daemon's socket as any local program could."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(str(lay.socket))
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        return json.loads(sock.makefile("rb").readline())
+
+
+def test_the_socket_serves_named_reads_only(run_cli, recorder_home, tmp_path):
     run_cli("start")
     run_cli("task", "keep me")
     lay = Layout(recorder_home)
-    with pytest.raises(DaemonError, match="only single read-only queries"):
-        client.query(lay, "DELETE FROM events")
-    with pytest.raises(DaemonError, match="only single read-only queries"):
-        client.query(lay, "SELECT 1; DROP TABLE events")
     client.call(lay, "flush")
-    assert client.query(lay, "SELECT count(*) AS n FROM sessions").column("n")[0].as_py() == 1
+    before = log_sql(lay, "SELECT * FROM events ORDER BY seq")
+    for sql in (attack.format(tmp=tmp_path) for attack in ATTACKS):
+        for message in (
+            {"op": "query", "sql": sql, "params": []},
+            {"op": "sql", "sql": sql},
+            {"op": "read", "name": sql, "args": {}},
+            {"op": "read", "name": "sessions", "args": {"where": sql}},
+            {"op": "read", "name": "event", "args": {"event_id": {"sql": sql}}},
+        ):
+            reply = _raw_request(lay, message)
+            assert reply["ok"] is False, (message, reply)
+    with pytest.raises(RequestRefused):
+        client.read(lay, "DELETE FROM events", {})
+    assert not (tmp_path / "leak.csv").exists() and not (tmp_path / "other.duckdb").exists()
+    assert log_sql(lay, "SELECT * FROM events ORDER BY seq") == before
+    with open_log(lay) as log:
+        assert [s["events"] for s in log.sessions()] == [len(before)]
     run_cli("stop")
     texts = [
         json.loads(line)["text"] for line in run_cli("show", "last", "--json").stdout.splitlines()

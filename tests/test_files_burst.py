@@ -19,9 +19,11 @@ from test_files_helpers import (
 from recorder import client
 from recorder import records as R
 from recorder.collectors.snapshots import diff_from_log, hash_bytes
+from recorder.eventlog import open_log
 from recorder.paths import layout
 from recorder.session import active_session
 from recorder.spool import SpoolWriter, spool_name
+from tests.logkit import log_sql
 
 EXISTING = 2000
 CREATED = 8000
@@ -91,20 +93,18 @@ def test_ten_thousand_file_burst(tmp_path, run_cli):
         ("create", f"gen/d{d}/f{i:03d}.txt") for d in range(CREATED // 1000) for i in range(1000)
     }
     assert listed == expected
-    with client.reader(layout()) as reader:
-        command = reader.arrow(
-            "SELECT event_id FROM events WHERE event_type = 'command' AND shell_id = 'burst-test'"
-        ).to_pylist()
+    with open_log(layout()) as log:
+        command = log_sql(
+            layout(),
+            "SELECT event_id FROM events WHERE event_type = 'command' AND shell_id = 'burst-test'",
+        )
         assert extra["command_event_id"] == command[0]["event_id"]
         assert extra["command"] == "python make_files.py"
         # Every new state is a blob, so each per-file diff can be rebuilt exactly.
         hashes = [c["hash_after"] for c in extra["changes"]]
-        stored = reader.arrow(
-            "SELECT count(*) AS n FROM blobs WHERE list_contains(?, hash)", [hashes]
-        ).to_pylist()[0]["n"]
-        assert stored == len(set(hashes))
+        assert all(log.blob(h) is not None for h in set(hashes))
         entry = next(c for c in extra["changes"] if c["path"] == "old/m0007.py")
-        diff = diff_from_log(reader, entry["hash_before"], entry["hash_after"], "a", "b")
+        diff = diff_from_log(log, entry["hash_before"], entry["hash_after"], "a", "b")
         assert diff.text == "--- a/a\n+++ b/b\n@@ -1 +1,2 @@\n value = 7\n+changed = True\n"
         created = next(c for c in extra["changes"] if c["path"] == "gen/d3/f042.txt")
         assert created["hash_after"] == hash_bytes(b"generated 3 42\n")

@@ -2,7 +2,7 @@
 
 Each test runs the installed CLI (`recorder start --watch DIR`) in the test's own
 RECORDER_HOME, changes real files, stops (which drains) and reads the events
-through ``recorder.client.reader``.
+through the log's named reads (``tests/logkit.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from recorder import client
 from recorder.paths import layout
+from tests.logkit import log_sql
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -73,8 +74,7 @@ def file_events(kinds: tuple[str, ...] | None = None) -> list[dict]:
     sql = f"SELECT {FILE_COLUMNS} FROM events WHERE source = 'file'"
     if kinds:
         sql += " AND event_type IN (" + ", ".join(f"'{k}'" for k in kinds) + ")"
-    with client.reader(layout()) as reader:
-        rows = reader.arrow(sql + " ORDER BY ts_start, seq").to_pylist()
+    rows = log_sql(layout(), sql + " ORDER BY ts_start, seq")
     for row in rows:
         row["extra"] = json.loads(row["extra"]) if row["extra"] else {}
     return rows

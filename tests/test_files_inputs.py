@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import time
-import zlib
 
 import pytest
 from test_files_helpers import (
@@ -23,9 +22,9 @@ from test_files_helpers import (
     wait_ready,
 )
 
-from recorder import client
 from recorder.collectors.snapshots import hash_bytes
 from recorder.paths import layout
+from tests.logkit import stored_blobs
 
 
 @pytest.fixture
@@ -34,9 +33,7 @@ def wr(tmp_path, run_cli) -> WatchedRepo:
 
 
 def all_blob_contents() -> list[bytes]:
-    with client.reader(layout()) as reader:
-        rows = reader.arrow("SELECT compression, data FROM blobs").to_pylist()
-    return [zlib.decompress(r["data"]) if r["compression"] == "zlib" else r["data"] for r in rows]
+    return stored_blobs(layout())
 
 
 def log_and_spool_text(home) -> str:

@@ -9,15 +9,14 @@ import jsonschema
 import pytest
 
 import schemas
-from recorder import client
 from recorder.paths import Layout
+from tests.logkit import log_sql
 from tests.schemacheck import validate_event, validate_spool_record
 from tests.spoolkit import command_lines, shell_spool
 
 
 def all_events(lay: Layout) -> list[dict]:
-    with client.reader(lay) as r:
-        return r.arrow("SELECT * FROM events ORDER BY seq").to_pylist()
+    return log_sql(lay, "SELECT * FROM events ORDER BY seq")
 
 
 def test_captured_events_match_their_schemas(run_cli, recorder_home):

@@ -11,10 +11,10 @@ from recorder.cli.common import console, fmt_duration, fmt_local, home, to_json
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON lines).")
 def sessions(as_json: bool) -> None:
     """List recorded sessions: id, name, start, end, duration, events by source."""
-    from recorder import client, queries
+    from recorder.eventlog import open_log
 
-    with client.reader(home()) as reader:
-        rows = queries.sessions(reader)
+    with open_log(home()) as log:
+        rows = log.sessions()[::-1]  # newest first
     if as_json:
         for row in rows:
             click.echo(to_json(row))
@@ -46,11 +46,11 @@ def sessions(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON lines).")
 def show(session: str, limit: int | None, as_json: bool) -> None:
     """Show a session's timeline (SESSION: an id, id prefix, name, or `last`)."""
-    from recorder import client, queries
+    from recorder.eventlog import open_log
 
-    with client.reader(home()) as reader:
-        found = queries.resolve_session(reader, session)
-        events = queries.timeline(reader, found["session_id"], limit)
+    with open_log(home()) as log:
+        found = log.resolve_session(session)
+        events = log.timeline(found["session_id"], limit)
     if as_json:
         for event in events:
             click.echo(to_json(event))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from recorder.config import Config
+from recorder.eventlog import LogReader
 from recorder.paths import Layout
 
 
@@ -24,9 +25,9 @@ class CollectorContext:
 
     ``redactor`` is the ingest-time redaction engine (a collector that stores
     content the ingest cannot read, such as compressed snapshots, redacts it
-    first). ``log_reader`` answers read-only queries (``.arrow(sql, params)``)
-    over the event log, for state a collector must recover after a restart; a
-    collector never writes the log.
+    first). ``log`` is a read-only view of the event log (the named reads of
+    ``recorder.eventlog.LogReader``), for state a collector must recover after
+    a restart; a collector never writes the log.
     """
 
     lay: Layout
@@ -34,7 +35,7 @@ class CollectorContext:
     session_id: str
     watch: list[Path] = field(default_factory=list)
     redactor: Any = None
-    log_reader: Any = None
+    log: LogReader | None = None
 
 
 class Collector(Protocol):

@@ -204,22 +204,11 @@ def manifest_bytes(root: str, index: dict[str, FileState]) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def command_at(reader, session_id: str, t: float) -> dict | None:
+def command_at(log, session_id: str, t: float) -> dict | None:
     """The shell command of the session running at time ``t``, from the event log."""
-    if reader is None:
+    if log is None:
         return None
-    ts = datetime.fromtimestamp(t, UTC).replace(tzinfo=None)
-    try:
-        rows = reader.arrow(
-            """SELECT event_id, command FROM events
-               WHERE session_id = ? AND event_type = 'command' AND ts_start <= ?
-                 AND (ts_end IS NULL OR ts_end >= ?)
-               ORDER BY ts_start DESC, seq DESC LIMIT 1""",
-            [session_id, ts, ts],
-        ).to_pylist()
-    except Exception:
-        return None
-    return rows[0] if rows else None
+    return log.command_at(session_id, datetime.fromtimestamp(t, UTC))
 
 
 def _counts(changes: list[Change]) -> dict[str, int]:

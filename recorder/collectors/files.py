@@ -94,7 +94,7 @@ class FileCollector:
         self.rules = PathRules(record.get("exclude_paths", []))
         self.repos = RepoFinder(self.roots)
         self.queue = ChangeQueue(self.debounce_s)
-        self.blobs = BlobCache(ctx.log_reader)
+        self.blobs = BlobCache(ctx.log)
         self.tracker = Tracker(
             self.rules,
             self.repos,
@@ -178,9 +178,9 @@ class FileCollector:
 
     def _recover(self) -> None:
         started = time.monotonic()
-        wait_for_backlog(self.ctx.log_reader, self.ctx.lay.spool, self.writer.path.name, 60.0)
+        wait_for_backlog(self.ctx.log, self.ctx.lay.spool, self.writer.path.name, 60.0)
         try:
-            index, roots = recover_index(self.ctx.log_reader, self.roots, self.blobs)
+            index, roots = recover_index(self.ctx.log, self.roots, self.blobs)
         except Exception as exc:
             log.warning("cannot recover file snapshots from the log (%s); starting afresh", exc)
             index, roots = {}, set()
@@ -330,7 +330,7 @@ class FileCollector:
         if len(changes) > self.burst_files:
             first = min(c.t for c in changes)
             last = max(c.t for c in changes)
-            command = command_at(self.ctx.log_reader, self.ctx.session_id, first)
+            command = command_at(self.ctx.log, self.ctx.session_id, first)
             record = self.builder.burst_event(changes, uuid7(), first, last, command)
             self._write([record])
             self.counts["bursts"] += 1

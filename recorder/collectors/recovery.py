@@ -6,7 +6,7 @@ scan ended. The file events recorded after it (``save``, ``create``,
 ``delete``, ``rename`` and the files listed by ``burst`` events), in log order,
 bring each entry up to date. The result is what the files looked like when
 the last daemon stopped, so that the next scan can tell what changed while no
-daemon ran. Everything here is a read-only query.
+daemon ran. Everything here is a named read of ``recorder.eventlog``.
 """
 
 from __future__ import annotations
@@ -23,31 +23,14 @@ from recorder.spool import list_spool
 
 log = logging.getLogger("recorder.files")
 
-_MANIFESTS_SQL = """
-SELECT e.session_id, e.seq, s.started_at, e.hash_after,
-       json_extract_string(e.extra, '$.root') AS root
-FROM events e JOIN sessions s USING (session_id)
-WHERE e.source = 'file' AND e.event_type = 'reconcile' AND e.hash_after IS NOT NULL
-ORDER BY s.started_at, e.seq
-"""
 
-_LATER_SQL = """
-SELECT e.session_id, e.seq, s.started_at, e.event_type, e.repo, e.path, e.old_path,
-       e.hash_after, e.size_bytes, e.extra
-FROM events e JOIN sessions s USING (session_id)
-WHERE e.source = 'file' AND e.event_type IN ('save', 'create', 'delete', 'rename', 'burst')
-  AND s.started_at >= ?
-ORDER BY s.started_at, e.session_id, e.seq
-"""
-
-
-def recover_index(reader, roots: list[str], blobs: BlobCache) -> tuple[dict, set[str]]:
+def recover_index(log, roots: list[str], blobs: BlobCache) -> tuple[dict, set[str]]:
     """(path -> FileState for files under ``roots``, roots that have a manifest)."""
     index: dict[str, FileState] = {}
-    if reader is None:
+    if log is None:
         return index, set()
     latest: dict[str, dict[str, Any]] = {}
-    for row in reader.arrow(_MANIFESTS_SQL).to_pylist():
+    for row in log.reconcile_manifests():
         root = decode_path_key(row["root"] or "")
         if root in roots:
             latest[root] = row  # rows are in log order: the last one wins
@@ -62,17 +45,17 @@ def recover_index(reader, roots: list[str], blobs: BlobCache) -> tuple[dict, set
         index.update(_manifest_entries(root, data))
         positions[root] = (row["started_at"], row["session_id"], row["seq"])
     if positions:
-        _replay(reader, index, positions)
+        _replay(log, index, positions)
     return index, set(positions)
 
 
-def wait_for_backlog(reader, spool_dir: Path, own: str, timeout: float) -> bool:
+def wait_for_backlog(log, spool_dir: Path, own: str, timeout: float) -> bool:
     """Wait until the daemon has ingested what earlier file collectors spooled.
 
     After a crash, their last events may still sit in the spool: recovering
     before they are in the log would report those changes a second time.
     """
-    if reader is None:
+    if log is None:
         return True
     deadline = time.monotonic() + timeout
     while True:
@@ -81,7 +64,7 @@ def wait_for_backlog(reader, spool_dir: Path, own: str, timeout: float) -> bool:
             for spool in list_spool(spool_dir)
             if spool.producer == "files" and spool.kind == "jsonl" and spool.name != own
         ]
-        if not waiting or all(_ingested(reader, spool.path) for spool in waiting):
+        if not waiting or all(_ingested(log, spool.path) for spool in waiting):
             return True
         if time.monotonic() >= deadline:
             log.warning("earlier file events are not ingested yet; recovering without them")
@@ -89,15 +72,12 @@ def wait_for_backlog(reader, spool_dir: Path, own: str, timeout: float) -> bool:
         time.sleep(0.1)
 
 
-def _ingested(reader, path: Path) -> bool:
+def _ingested(log, path: Path) -> bool:
     try:
         size = _complete_size(path)
     except FileNotFoundError:
         return True
-    rows = reader.arrow(
-        "SELECT ingested_to FROM spool_offsets WHERE file = ?", [path.name]
-    ).to_pylist()
-    return bool(rows) and rows[0]["ingested_to"] >= size
+    return log.spool_offsets().get(path.name, -1) >= size
 
 
 def _complete_size(path: Path) -> int:
@@ -120,10 +100,10 @@ def _manifest_entries(root: str, data: bytes) -> dict[str, FileState]:
     }
 
 
-def _replay(reader, index: dict[str, FileState], positions: dict[str, tuple]) -> None:
+def _replay(log, index: dict[str, FileState], positions: dict[str, tuple]) -> None:
     since = min(pos[0] for pos in positions.values())
     prefixes = {root.rstrip(os.sep) + os.sep: pos for root, pos in positions.items()}
-    for row in reader.arrow(_LATER_SQL, [since]).to_pylist():
+    for row in log.file_changes_since(since):
         position = (row["started_at"], row["session_id"], row["seq"])
         extra = json.loads(row["extra"]) if row["extra"] else {}
         if row["event_type"] == "burst":

@@ -10,12 +10,14 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from recorder.errors import UsageError
+
 SHELLS = ("bash", "zsh")
 
 
 def hook_source(shell: str) -> str:
     if shell not in SHELLS:
-        raise ValueError(f"no hook for {shell!r}; choose one of {', '.join(SHELLS)}")
+        raise UsageError(f"no hook for {shell!r}; choose one of {', '.join(SHELLS)}")
     return resources.files("recorder.collectors.hooks").joinpath(f"recorder.{shell}").read_text()
 
 

@@ -237,19 +237,17 @@ def unpack_blob(compression: str, data: bytes) -> bytes:
     raise ValueError(f"unknown blob compression {compression!r}")
 
 
-def fetch_blob(reader, digest: str) -> bytes | None:
+def fetch_blob(log, digest: str) -> bytes | None:
     """A snapshot's content from the event log (None if it is not there)."""
-    rows = reader.arrow("SELECT compression, data FROM blobs WHERE hash = ?", [digest]).to_pylist()
-    if not rows:
-        return None
-    return unpack_blob(rows[0]["compression"], rows[0]["data"])
+    found = log.blob(digest)
+    return None if found is None else unpack_blob(*found)
 
 
 class BlobCache:
     """Recent snapshot contents by hash (LRU bounded in bytes), falling back to the log."""
 
-    def __init__(self, reader=None, max_bytes: int = 64 * 1024 * 1024):
-        self.reader = reader
+    def __init__(self, log=None, max_bytes: int = 64 * 1024 * 1024):
+        self.log = log
         self.max_bytes = max_bytes
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
@@ -272,10 +270,10 @@ class BlobCache:
             if found is not None:
                 self._items.move_to_end(digest)
                 return found
-        if self.reader is None:
+        if self.log is None:
             return None
         try:
-            found = fetch_blob(self.reader, digest)
+            found = fetch_blob(self.log, digest)
         except Exception:
             return None
         if found is not None:
@@ -323,7 +321,7 @@ def unified_diff(before: bytes, after: bytes, old_name: str | None, new_name: st
 
 
 def diff_from_log(
-    reader,
+    log,
     hash_before: str | None,
     hash_after: str | None,
     old_name: str | None,
@@ -334,8 +332,8 @@ def diff_from_log(
     How the per-file diffs of a ``burst`` event are rebuilt: its ``extra.changes``
     lists every file with ``hash_before`` and ``hash_after``.
     """
-    before = fetch_blob(reader, hash_before) if hash_before else b""
-    after = fetch_blob(reader, hash_after) if hash_after else b""
+    before = fetch_blob(log, hash_before) if hash_before else b""
+    after = fetch_blob(log, hash_after) if hash_after else b""
     if before is None or after is None:
         return None
     return unified_diff(

@@ -154,21 +154,28 @@ class TmuxCollector:
         key = reg.name[len(REGISTRATION_PREFIX) :]
         raw = self.lay.spool / spool_name("tmux", f"pane-{key}", RAW_SUFFIX)
         tap = PaneTap(reg.name, socket, pane, raw, PaneStream(self.cap))
-        try:
-            import libtmux
-
-            tap.server = libtmux.Server(socket_path=socket)
-            if not raw.exists():
-                command = f"umask 077; exec cat >> {shlex.quote(str(raw))}"
-                result = tap.server.cmd("pipe-pane", "-o", "-t", pane, command)
-                if result.stderr:
-                    raise RuntimeError(" ".join(result.stderr))
-        except Exception as exc:
-            log.warning("cannot pipe tmux pane %s on %s: %s", pane, socket, exc)
+        problem = self._pipe(tap, socket, pane, raw)
+        if problem:
+            log.warning("cannot pipe tmux pane %s on %s: %s", pane, socket, problem)
             reg.unlink(missing_ok=True)  # the shell registers again next session
             return
         self.taps[reg.name] = tap
         log.info("capturing output of tmux pane %s on %s", pane, socket)
+
+    @staticmethod
+    def _pipe(tap: PaneTap, socket: str, pane: str, raw: Path) -> str | None:
+        """Start copying the pane's output into ``raw``; what went wrong, or None."""
+        try:
+            import libtmux
+
+            tap.server = libtmux.Server(socket_path=socket)
+            if raw.exists():
+                return None
+            command = f"umask 077; exec cat >> {shlex.quote(str(raw))}"
+            result = tap.server.cmd("pipe-pane", "-o", "-t", pane, command)
+        except Exception as exc:  # libtmux raises its own tree, and OSError
+            return str(exc)
+        return " ".join(result.stderr) if result.stderr else None
 
     def _read(self, tap: PaneTap) -> None:
         try:
