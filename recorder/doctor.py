@@ -26,7 +26,6 @@ def run_checks(lay: Layout) -> list[Check]:
         check_home(lay),
         check_hook(),
         check_tmux(),
-        check_display(),
         check_inotify([Path(p) for p in config.watch]),
         check_disk(lay),
     ]
@@ -60,12 +59,6 @@ def check_tmux() -> Check:
     if os.environ.get("TMUX"):
         return Check("tmux", "ok", "inside tmux: command output is recorded")
     return Check("tmux", "warn", "not inside tmux: command output is recorded only in tmux panes")
-
-
-def check_display() -> Check:
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return Check("display", "ok", "a display is available for input activity")
-    return Check("display", "warn", "no DISPLAY: input activity (key and click counts) is off")
 
 
 def check_inotify(roots: list[Path]) -> Check:
