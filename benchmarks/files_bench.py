@@ -75,11 +75,15 @@ class Home:
     def pid(self) -> int:
         return int((self.home / "state" / "daemon.pid").read_text())
 
-    def query(self, sql: str, params=None) -> list[dict]:
-        from recorder import client
+    def events(self, event_type: str) -> list[dict]:
+        """The log's file events of one type, every column, in time order (named reads)."""
+        from recorder.eventlog import open_log
         from recorder.paths import Layout
 
-        return client.query(Layout(self.home), sql, params).to_pylist()
+        with open_log(Layout(self.home)) as log:
+            tables = [log.events(s["session_id"], columns="all") for s in log.sessions()]
+        rows = [row for table in tables for row in table.to_pylist()]
+        return [r for r in rows if r["source"] == "file" and r["event_type"] == event_type]
 
     def flush(self) -> None:
         from recorder import client
@@ -89,6 +93,11 @@ class Home:
 
     def stop(self) -> None:
         run("stop", env=self.env)
+
+
+def epoch_s(naive_utc) -> float:
+    """A timestamp from the log (naive UTC) as seconds since the epoch."""
+    return naive_utc.replace(tzinfo=UTC).timestamp()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,14 +125,11 @@ def bench_latency(base: Path, saves: int) -> dict:
         time.sleep(0.4)
     time.sleep(1)
     home.flush()
-    rows = home.query(
-        "SELECT epoch_us(ts_start) AS ts, epoch_us(ingested_at) AS ing FROM events "
-        "WHERE source = 'file' AND event_type = 'save' ORDER BY ts_start"
-    )
+    rows = home.events("save")
     home.stop()
     assert len(rows) == saves, f"{len(rows)} save events for {saves} saves"
-    to_log = [r["ing"] / 1e6 - w for r, w in zip(rows, written, strict=True)]
-    seen = [r["ts"] / 1e6 - w for r, w in zip(rows, written, strict=True)]
+    to_log = [epoch_s(r["ingested_at"]) - w for r, w in zip(rows, written, strict=True)]
+    seen = [epoch_s(r["ts_start"]) - w for r, w in zip(rows, written, strict=True)]
     return {
         "saves": saves,
         "latency_to_log_p50_s": round(statistics.median(to_log), 3),
@@ -144,14 +150,11 @@ def bench_burst(base: Path, files: int) -> dict:
     t_written = time.time()
     while True:
         home.flush()
-        rows = home.query(
-            "SELECT epoch_us(ingested_at) AS ing, json_extract(extra, '$.files')::INT AS n "
-            "FROM events WHERE event_type = 'burst'"
-        )
+        rows = home.events("burst")
         if rows:
             break
         time.sleep(0.1)
-    t_logged = rows[0]["ing"] / 1e6
+    t_logged = epoch_s(rows[0]["ingested_at"])
     cpu = cpu_seconds(pid) - cpu0
     time.sleep(2)
     cpu_after = cpu_seconds(pid)
@@ -160,7 +163,7 @@ def bench_burst(base: Path, files: int) -> dict:
     home.stop()
     return {
         "burst_files": files,
-        "burst_recorded_files": rows[0]["n"],
+        "burst_recorded_files": json.loads(rows[0]["extra"])["files"],
         "burst_write_s": round(t_written - t0, 2),
         "burst_in_log_after_s": round(t_logged - t0, 2),
         "burst_files_per_s": round(files / (t_logged - t0)),

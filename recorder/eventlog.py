@@ -147,6 +147,7 @@ def _spool_offsets_sql(_args):
 def _manifests_sql(_args):
     return (
         """SELECT e.session_id, e.seq, s.started_at, e.hash_after,
+                  json_extract_string(e.extra, '$.root_id') AS root_id,
                   json_extract_string(e.extra, '$.root') AS root
            FROM events e JOIN sessions s USING (session_id)
            WHERE e.source = 'file' AND e.event_type = 'reconcile' AND e.hash_after IS NOT NULL

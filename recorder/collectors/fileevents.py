@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from recorder import records as R
 from recorder.collectors.changes import CREATE, DELETE, Change
 from recorder.collectors.gitinfo import Head, read_head
+from recorder.collectors.roots import WatchedRoots
 from recorder.collectors.snapshots import (
     SECRET,
     TEXT,
     BlobCache,
     FileState,
     encode_path_key,
-    path_is_clean,
     path_text,
     unified_diff,
 )
@@ -36,9 +36,10 @@ MANIFEST_VERSION = 1
 
 
 class EventBuilder:
-    def __init__(self, session_id: str, blobs: BlobCache):
+    def __init__(self, session_id: str, blobs: BlobCache, roots: WatchedRoots):
         self.session_id = session_id
         self.blobs = blobs
+        self.roots = roots
         self._heads: dict[str, Head] = {}
 
     def new_flush(self) -> None:
@@ -105,10 +106,7 @@ class EventBuilder:
             extra["content"] = state.kind
         if change.after is not None:
             extra["stat"] = [change.after.size, change.after.mtime_ns, change.after.ctime_ns]
-        if not path_is_clean(change.path):
-            extra["path_raw"] = encode_path_key(change.path)
-        if change.old_path is not None and not path_is_clean(change.old_path):
-            extra["old_path_raw"] = encode_path_key(change.old_path)
+        extra.update(self._names(change))
         if change.kind == CREATE and change.after and change.after.kind != TEXT:
             extra.setdefault("note", f"{change.after.kind} file: metadata only")
         return extra
@@ -129,9 +127,21 @@ class EventBuilder:
             entry["old_path"] = path_text(_rel(change.old_path, change))
         if change.after is not None:
             entry["stat"] = [change.after.size, change.after.mtime_ns, change.after.ctime_ns]
-        if not path_is_clean(change.path):
-            entry["path_raw"] = encode_path_key(change.path)
+        entry.update(self._names(change))
         return entry
+
+    def _names(self, change: Change) -> dict:
+        """``root_id`` and ``rel`` (and ``old_rel``): the file as start-up recovery finds
+        it again (``roots.py``), whatever redaction does to ``repo`` and ``path``."""
+        names = {}
+        named = self.roots.name(change.path)
+        if named is not None:
+            names["root_id"], names["rel"] = named
+        if change.old_path is not None:
+            old = self.roots.name(change.old_path)
+            if old is not None:
+                names["old_rel"] = old[1]
+        return names
 
     def burst_event(
         self, changes: list[Change], burst_id: str, t: float, t_end: float, command: dict | None
@@ -172,7 +182,7 @@ class EventBuilder:
         t: float,
     ) -> dict:
         extra = {
-            "root": path_text(root),
+            "root_id": self.roots.id_of(root),
             "reconcile_id": reconcile_id,
             "baseline": baseline,
             "files": files,
@@ -192,15 +202,16 @@ class EventBuilder:
         )
 
 
-def manifest_bytes(root: str, index: dict[str, FileState]) -> bytes:
-    """Every tracked file under ``root`` with its last snapshot, as JSON (keys relative)."""
+def manifest_bytes(root: str, root_id: str, index: dict[str, FileState]) -> bytes:
+    """Every tracked file under ``root`` with its last snapshot, as JSON (keys relative;
+    the root itself only by its id)."""
     prefix = root.rstrip(os.sep) + os.sep
     files = {
         encode_path_key(path[len(prefix) :]): state.to_json()
         for path, state in sorted(index.items())
         if path.startswith(prefix)
     }
-    doc = {"v": MANIFEST_VERSION, "root": encode_path_key(root), "files": files}
+    doc = {"v": MANIFEST_VERSION, "root_id": root_id, "files": files}
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=True).encode()
 
 

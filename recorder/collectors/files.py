@@ -27,6 +27,7 @@ from recorder.collectors.fileevents import EventBuilder, command_at, manifest_by
 from recorder.collectors.filters import PathRules
 from recorder.collectors.gitinfo import RepoFinder
 from recorder.collectors.recovery import recover_index, wait_for_backlog
+from recorder.collectors.roots import WatchedRoots
 from recorder.collectors.snapshots import TEXT, BlobCache, Snapshot, blob_record, hash_bytes
 from recorder.collectors.watcher import (
     EVENT_FILTER,
@@ -91,6 +92,8 @@ class FileCollector:
         self.debounce_s = int(record.get("debounce_ms", DEFAULT_DEBOUNCE_MS)) / 1000.0
         self.burst_files = int(record.get("burst_files", DEFAULT_BURST_FILES))
         self.roots = [str(p) for p in ctx.watch]
+        keyed_id = ctx.redactor.keyed_id if ctx.redactor is not None else None
+        self.named_roots = WatchedRoots(self.roots, keyed_id)
         self.rules = PathRules(record.get("exclude_paths", []))
         self.repos = RepoFinder(self.roots)
         self.queue = ChangeQueue(self.debounce_s)
@@ -103,7 +106,7 @@ class FileCollector:
             self._snapshot_taken,
             delete_grace_s=max(0.2, 3 * self.debounce_s),
         )
-        self.builder = EventBuilder(ctx.session_id, self.blobs)
+        self.builder = EventBuilder(ctx.session_id, self.blobs, self.named_roots)
         ident = f"{os.getpid()}-{time.time_ns() // 1_000_000}"
         self.writer = SpoolWriter(ctx.lay.spool / spool_name("files", ident))
         self.hooks = WatchHooks(prune=self.tracker.prune, overflow=self._overflowed)
@@ -180,7 +183,7 @@ class FileCollector:
         started = time.monotonic()
         wait_for_backlog(self.ctx.log, self.ctx.lay.spool, self.writer.path.name, 60.0)
         try:
-            index, roots = recover_index(self.ctx.log, self.roots, self.blobs)
+            index, roots = recover_index(self.ctx.log, self.named_roots, self.blobs)
         except Exception as exc:
             log.warning("cannot recover file snapshots from the log (%s); starting afresh", exc)
             index, roots = {}, set()
@@ -238,7 +241,7 @@ class FileCollector:
         self._write_blobs()
         if self._stop.is_set():
             return  # incomplete: no manifest, the next start scans again
-        manifest = manifest_bytes(root, self.tracker.index)
+        manifest = manifest_bytes(root, self.named_roots.id_of(root), self.tracker.index)
         digest = hash_bytes(manifest)
         self._write([blob_record(digest, manifest)])
         reconcile_id = uuid7()

@@ -18,21 +18,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from recorder.collectors.roots import WatchedRoots
 from recorder.collectors.snapshots import SECRET, BlobCache, FileState, decode_path_key
 from recorder.spool import list_spool
 
 log = logging.getLogger("recorder.files")
 
 
-def recover_index(log, roots: list[str], blobs: BlobCache) -> tuple[dict, set[str]]:
-    """(path -> FileState for files under ``roots``, roots that have a manifest)."""
+def recover_index(
+    event_log, roots: WatchedRoots, blobs: BlobCache
+) -> tuple[dict, set[str]]:
+    """(path -> FileState for files under the watched roots, roots that have a manifest)."""
     index: dict[str, FileState] = {}
-    if log is None:
+    if event_log is None:
         return index, set()
     latest: dict[str, dict[str, Any]] = {}
-    for row in log.reconcile_manifests():
-        root = decode_path_key(row["root"] or "")
-        if root in roots:
+    for row in event_log.reconcile_manifests():
+        root = _manifest_root(row, roots)
+        if root is not None:
             latest[root] = row  # rows are in log order: the last one wins
     positions = {}
     for root, row in latest.items():
@@ -45,17 +48,26 @@ def recover_index(log, roots: list[str], blobs: BlobCache) -> tuple[dict, set[st
         index.update(_manifest_entries(root, data))
         positions[root] = (row["started_at"], row["session_id"], row["seq"])
     if positions:
-        _replay(log, index, positions)
+        _replay(event_log, roots, index, positions)
     return index, set(positions)
 
 
-def wait_for_backlog(log, spool_dir: Path, own: str, timeout: float) -> bool:
+def _manifest_root(row: dict, roots: WatchedRoots) -> str | None:
+    """The watched root a manifest is of: by its id (or, in logs written before root ids,
+    by the absolute path it carried)."""
+    if row["root_id"]:
+        return roots.absolute(row["root_id"], ".")
+    legacy = decode_path_key(row["root"] or "")
+    return legacy if legacy in roots.roots else None
+
+
+def wait_for_backlog(event_log, spool_dir: Path, own: str, timeout: float) -> bool:
     """Wait until the daemon has ingested what earlier file collectors spooled.
 
     After a crash, their last events may still sit in the spool: recovering
     before they are in the log would report those changes a second time.
     """
-    if log is None:
+    if event_log is None:
         return True
     deadline = time.monotonic() + timeout
     while True:
@@ -64,7 +76,7 @@ def wait_for_backlog(log, spool_dir: Path, own: str, timeout: float) -> bool:
             for spool in list_spool(spool_dir)
             if spool.producer == "files" and spool.kind == "jsonl" and spool.name != own
         ]
-        if not waiting or all(_ingested(log, spool.path) for spool in waiting):
+        if not waiting or all(_ingested(event_log, spool.path) for spool in waiting):
             return True
         if time.monotonic() >= deadline:
             log.warning("earlier file events are not ingested yet; recovering without them")
@@ -72,12 +84,12 @@ def wait_for_backlog(log, spool_dir: Path, own: str, timeout: float) -> bool:
         time.sleep(0.1)
 
 
-def _ingested(log, path: Path) -> bool:
+def _ingested(event_log, path: Path) -> bool:
     try:
         size = _complete_size(path)
     except FileNotFoundError:
         return True
-    return log.spool_offsets().get(path.name, -1) >= size
+    return event_log.spool_offsets().get(path.name, -1) >= size
 
 
 def _complete_size(path: Path) -> int:
@@ -100,40 +112,41 @@ def _manifest_entries(root: str, data: bytes) -> dict[str, FileState]:
     }
 
 
-def _replay(log, index: dict[str, FileState], positions: dict[str, tuple]) -> None:
+def _replay(event_log, roots: WatchedRoots, index: dict, positions: dict[str, tuple]) -> None:
     since = min(pos[0] for pos in positions.values())
     prefixes = {root.rstrip(os.sep) + os.sep: pos for root, pos in positions.items()}
-    for row in log.file_changes_since(since):
+    for row in event_log.file_changes_since(since):
         position = (row["started_at"], row["session_id"], row["seq"])
         extra = json.loads(row["extra"]) if row["extra"] else {}
         if row["event_type"] == "burst":
-            for entry in extra.get("changes", []):
-                _apply(index, prefixes, position, entry["event"], entry, entry.get("stat"))
+            entries = [(entry["event"], entry) for entry in extra.get("changes", [])]
         else:
-            entry = {
-                "repo": row["repo"],
-                "path": row["path"],
-                "old_path": row["old_path"],
-                "hash_after": row["hash_after"],
-                "content": extra.get("content"),
-                "path_raw": extra.get("path_raw"),
-                "old_path_raw": extra.get("old_path_raw"),
-            }
-            _apply(index, prefixes, position, row["event_type"], entry, extra.get("stat"))
+            entry = {**extra, "repo": row["repo"], "path": row["path"],
+                     "old_path": row["old_path"], "hash_after": row["hash_after"]}  # fmt: skip
+            entries = [(row["event_type"], entry)]
+        for kind, entry in entries:
+            path, old = _paths(entry, roots)
+            if path is not None and _after_manifest(path, prefixes, position):
+                _apply(index, kind, path, old, entry)
 
 
-def _apply(index, prefixes, position, kind: str, entry: dict, stat: list | None) -> None:
+def _paths(entry: dict, roots: WatchedRoots) -> tuple[str | None, str | None]:
+    """The absolute path (and old path of a rename) an event names."""
+    if entry.get("root_id"):
+        path = roots.absolute(entry["root_id"], entry.get("rel"))
+        return path, roots.absolute(entry["root_id"], entry.get("old_rel"))
+    # Logs written before root ids: the repository joined with the path.
     path = _absolute(entry.get("repo"), entry.get("path"), entry.get("path_raw"))
-    if path is None or not _after_manifest(path, prefixes, position):
-        return
-    if kind == "rename":
-        old = _absolute(entry.get("repo"), entry.get("old_path"), entry.get("old_path_raw"))
-        if old is not None:
-            index.pop(old, None)
+    return path, _absolute(entry.get("repo"), entry.get("old_path"), entry.get("old_path_raw"))
+
+
+def _apply(index, kind: str, path: str, old: str | None, entry: dict) -> None:
+    if kind == "rename" and old is not None:
+        index.pop(old, None)
     if kind == "delete":
         index.pop(path, None)
         return
-    size, mtime_ns, ctime_ns = (stat or [None, None, None])[:3]
+    size, mtime_ns, ctime_ns = (entry.get("stat") or [None, None, None])[:3]
     content = entry.get("content") or SECRET
     index[path] = FileState(content, entry.get("hash_after"), size, mtime_ns, ctime_ns)
 
