@@ -25,9 +25,7 @@ from recorder.spool import list_spool
 log = logging.getLogger("recorder.files")
 
 
-def recover_index(
-    event_log, roots: WatchedRoots, blobs: BlobCache
-) -> tuple[dict, set[str]]:
+def recover_index(event_log, roots: WatchedRoots, blobs: BlobCache) -> tuple[dict, set[str]]:
     """(path -> FileState for files under the watched roots, roots that have a manifest)."""
     index: dict[str, FileState] = {}
     if event_log is None:
