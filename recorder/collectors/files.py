@@ -299,7 +299,7 @@ class FileCollector:
                     time.sleep(0.02)
                 self.observer.stop()
                 self.observer.join(timeout=10)
-            if self.state in ("ready", "stopping"):
+            if self.state == "ready":
                 batch = self.queue.take_all()
                 changes, recheck = self.tracker.settle(batch)
                 for path in recheck:
