@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from recorder.cli.common import home
+from recorder.config import EpisodeSettings
 
 
 @click.command("export")
@@ -47,7 +48,7 @@ from recorder.cli.common import home
     type=click.FloatRange(min=0.1),
     metavar="MINUTES",
     help="Split unmarked work into episodes at pauses this long "
-    "[default: episodes.idle_gap_minutes, 10].",
+    f"[default: episodes.idle_gap_minutes, {EpisodeSettings.idle_gap_minutes}].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an earlier export in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

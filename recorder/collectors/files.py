@@ -42,8 +42,6 @@ from recorder.spool import SpoolWriter, spool_name
 
 log = logging.getLogger("recorder.files")
 
-DEFAULT_DEBOUNCE_MS = 100
-DEFAULT_BURST_FILES = 50
 # An episode is written after this long even while changes keep coming (a long build).
 MAX_EPISODE_S = 10.0
 # A burst is over after this long without events (a build or checkout may pause briefly).
@@ -87,11 +85,11 @@ class FileCollector:
 
     def __init__(self, ctx):
         self.ctx = ctx
-        record = ctx.config.values.get("record", {})
-        self.debounce_s = int(record.get("debounce_ms", DEFAULT_DEBOUNCE_MS)) / 1000.0
-        self.burst_files = int(record.get("burst_files", DEFAULT_BURST_FILES))
+        record = ctx.config.settings.record
+        self.debounce_s = record.debounce_ms / 1000.0
+        self.burst_files = record.burst_files
         self.roots = [str(p) for p in ctx.watch]
-        self.rules = PathRules(record.get("exclude_paths", []))
+        self.rules = PathRules(record.exclude_paths)
         self.repos = RepoFinder(self.roots)
         self.queue = ChangeQueue(self.debounce_s)
         self.blobs = BlobCache(ctx.log_reader)
