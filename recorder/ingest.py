@@ -15,7 +15,10 @@ the DuckDB relations built from it (each made by one step function from the
 relations it names, and dropped with the batch) and what it found. Lines that
 are not valid records, and pending lines that waited too long, are collected on
 the batch and appended to ``spool/quarantine/`` only once its transaction has
-committed; the ingester's own counters and offsets change only then too.
+committed; the ingester's own counters and offsets change only then too. Just
+before COMMIT they are also staged in ``spool/quarantine/.uncommitted.jsonl``,
+so that a crash between the COMMIT and the append loses none of them: the next
+cycle appends a staged list whose batch committed and drops one whose batch did not.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import codecs
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +50,7 @@ log = logging.getLogger("recorder.ingest")
 PENDING_MAX_AGE = timedelta(hours=1)
 _EXPIRED_REASON = f"no command start within {PENDING_MAX_AGE // timedelta(minutes=1)} minutes"
 _BATCH_BYTES = CapsSettings.ingest_batch_bytes  # the setting's default (caps.ingest_batch_bytes)
+_STAGED = ".uncommitted.jsonl"  # in spool/quarantine/
 
 
 def _escape_invalid_utf8(err: UnicodeDecodeError):
@@ -160,6 +164,7 @@ class Ingester:
         self.max_seq: dict[str, int] = dict(
             store.execute("SELECT session_id, max(seq) FROM events GROUP BY 1").fetchall()
         )
+        settle_staged_quarantine(lay, self.offsets)
 
     # -- public -----------------------------------------------------------------
 
@@ -193,6 +198,7 @@ class Ingester:
         report = IngestReport(files=len(chunks), pending=self.pending_count)
         if not chunks:  # pending lines are retried only together with new records
             return report
+        settle_staged_quarantine(self.lay, self.offsets)  # left by a crash or a failed append
         pending = read_pending(self.store.con) if self.pending_count else []
         now = datetime.now(UTC).replace(tzinfo=None)
         batch = Batch(self.store.con, chunks, pending, now)
@@ -207,6 +213,7 @@ class Ingester:
             self.offsets[chunk.spool.name] = chunk.new_offset
         self.pending_count = batch.pending_after
         append_to_quarantine(self.lay, batch.quarantine)
+        (self.lay.quarantine / _STAGED).unlink(missing_ok=True)
         report.bytes = batch.bytes
         report.records = records
         report.events = sum(batch.new_events.values())
@@ -252,8 +259,10 @@ class Ingester:
             batch.quarantine += expired_endings(batch, unmatched)
             batch.pending_after = keep_pending(batch, unmatched)
             save_offsets(batch)
+            stage_quarantine(self.lay, batch)
             batch.execute("COMMIT")
         except Exception:
+            (self.lay.quarantine / _STAGED).unlink(missing_ok=True)
             batch.execute("ROLLBACK")
             raise
         return len(good) - len(batch.pending)
@@ -423,7 +432,34 @@ def save_offsets(batch: Batch) -> None:
         )
 
 
-# -- after the commit -----------------------------------------------------------
+# -- quarantine -----------------------------------------------------------------
+
+
+def stage_quarantine(lay: Layout, batch: Batch) -> None:
+    """Keep the batch's quarantine lines, and how to tell later whether the batch committed:
+    the new offset of its first chunk, which only its transaction moves that far."""
+    path = lay.quarantine / _STAGED
+    if not batch.quarantine:
+        path.unlink(missing_ok=True)
+        return
+    first = batch.chunks[0]
+    marker = {"file": first.spool.name, "offset": first.new_offset}
+    rows = [marker, *map(asdict, batch.quarantine)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def settle_staged_quarantine(lay: Layout, offsets: dict[str, int]) -> None:
+    """Append a staged quarantine list if its batch committed; drop it either way."""
+    path = lay.quarantine / _STAGED
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    except FileNotFoundError:
+        return
+    except ValueError:  # cut short by a crash while it was written, so before the COMMIT
+        rows = []
+    if rows and offsets.get(rows[0]["file"], 0) >= rows[0]["offset"]:
+        append_to_quarantine(lay, [BadLine(**row) for row in rows[1:]])
+    path.unlink(missing_ok=True)
 
 
 def append_to_quarantine(lay: Layout, bad: list[BadLine]) -> None:

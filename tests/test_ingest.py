@@ -214,3 +214,29 @@ def test_pending_count_matches_the_table_after_a_failed_and_a_successful_batch(l
     finally:
         store.close()
         lock.release()
+
+
+def test_quarantine_lines_survive_a_failure_between_commit_and_append(lay):
+    open_session_records(lay, "S1")
+    spool = shell_spool(lay)
+    spool.write_bytes(b"{not json\n" + command_lines("S1", 1))
+    # A directory where the quarantine file goes: the append after COMMIT fails for real.
+    blocker = lay.quarantine / f"{spool.name}.bad"
+    blocker.mkdir(parents=True)
+    lock, store, ingester = open_ingester(lay)
+    try:
+        with pytest.raises(IsADirectoryError):
+            ingester.run_once()
+        assert store.execute("SELECT count(*) FROM events").fetchone()[0] == 1  # committed
+        assert ingester.offsets == offsets_in_table(store)
+        blocker.rmdir()
+        Ingester(store, lay)  # as a restarted writer would: the staged lines are appended
+        assert quarantined_lines(lay) == ["{not json"]
+        with spool.open("ab") as fh:
+            fh.write(command_lines("S1", 1, shell_id="other"))
+        assert ingester.run_once().quarantined == 0
+        assert quarantined_lines(lay) == ["{not json"]
+        assert not list(lay.quarantine.glob(".*"))
+    finally:
+        store.close()
+        lock.release()
