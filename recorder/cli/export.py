@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from recorder.cli.common import home
-from recorder.config import EpisodeSettings
 
 
 @click.command("export")
@@ -48,7 +47,7 @@ from recorder.config import EpisodeSettings
     type=click.FloatRange(min=0.1),
     metavar="MINUTES",
     help="Split unmarked work into episodes at pauses this long "
-    f"[default: episodes.idle_gap_minutes, {EpisodeSettings.idle_gap_minutes}].",
+    "[default: episodes.idle_gap_minutes, 10].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an earlier export in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
