@@ -4,8 +4,8 @@ The researcher's task marks (``recorder task "..."``) are authoritative: a mark
 ends the current episode and starts one with that task, which then runs until
 the next mark or the end of the session, across breaks and repositories. Steps
 before a session's first mark are split heuristically instead: at idle gaps
-(``episodes.idle_gap_minutes``, default 10) and where the repository changes.
-Any episode is also cut after ``max_steps`` steps so memory stays bounded.
+(the setting ``episodes.idle_gap_minutes``, passed in) and where the repository
+changes. Any episode is also cut after ``max_steps`` steps so memory stays bounded.
 
 :class:`EpisodeSplitter` receives steps in time order (records of
 :mod:`exporters.stepbuffer`), fills the parts of their observation that depend on
@@ -40,8 +40,7 @@ from exporters.stepbuffer import (
     StepBuffer,
 )
 
-DEFAULT_IDLE_GAP_MINUTES = 10
-DEFAULT_MAX_STEPS = 10_000
+DEFAULT_MAX_STEPS = 10_000  # the export's default (ExportOptions.max_steps)
 
 # How an episode ended; the first three end the work on a task (is_terminal).
 TERMINAL_REASONS = ("task_mark", "repo_change", "session_end")
@@ -78,8 +77,8 @@ class EpisodeSplitter:
         session_id: str,
         steps: StepBuffer,
         on_episode: Callable[[Episode], None],
-        idle_gap_minutes: float = DEFAULT_IDLE_GAP_MINUTES,
-        max_steps: int = DEFAULT_MAX_STEPS,
+        idle_gap_minutes: float,
+        max_steps: int,
     ):
         self.session_id = session_id
         self.steps = steps

@@ -103,7 +103,7 @@ class _Export:
         self.reader = reader
         self.progress = progress or (lambda done, total: None)
         gap = options.idle_gap_minutes
-        self.idle_gap = float(config.get("episodes.idle_gap_minutes") if gap is None else gap)
+        self.idle_gap = float(config.settings.episodes.idle_gap_minutes if gap is None else gap)
 
     # -- the whole export -----------------------------------------------------------------
 

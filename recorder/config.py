@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +19,81 @@ from recorder.errors import ConfigError
 from recorder.ids import researcher_id
 from recorder.paths import Layout
 
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "record": {
-        # Trees the file collector watches.
-        "watch": [],
-        # Extended regular expressions: a command matching one is never recorded.
-        "exclude_commands": [],
-        # Paths never opened by the file collector, in gitignore syntax (added to built-ins).
-        "exclude_paths": [],
-        # A file settles (is compared with its last snapshot) after this long without events.
-        "debounce_ms": 100,
-        # More changed files than this at once are recorded as one burst summary event.
-        "burst_files": 50,
-    },
-    "caps": {
-        "output_bytes": 65536,
-        "file_bytes": 1048576,
-        # Spool bytes the daemon ingests per transaction.
-        "ingest_batch_bytes": 64 * 1024 * 1024,
-    },
-    "episodes": {
-        "idle_gap_minutes": 10,
-    },
-    "redaction": {
-        "literals": [],
-        "rules": [],
-    },
-}
+
+@dataclass(frozen=True)
+class RecordSettings:
+    # Trees the file collector watches.
+    watch: tuple[str, ...] = ()
+    # Extended regular expressions: a command matching one is never recorded.
+    exclude_commands: tuple[str, ...] = ()
+    # Paths never opened by the file collector, in gitignore syntax (added to built-ins).
+    exclude_paths: tuple[str, ...] = ()
+    # A file settles (is compared with its last snapshot) after this long without events.
+    debounce_ms: int = 100
+    # More changed files than this at once are recorded as one burst summary event.
+    burst_files: int = 50
+
+
+@dataclass(frozen=True)
+class CapsSettings:
+    output_bytes: int = 65536
+    file_bytes: int = 1048576
+    # Spool bytes the daemon ingests per transaction.
+    ingest_batch_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EpisodeSettings:
+    idle_gap_minutes: int = 10
+
+
+@dataclass(frozen=True)
+class RedactionSettings:
+    literals: tuple[str, ...] = ()
+    rules: tuple[dict[str, Any], ...] = ()  # tables with a name and a pattern
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, typed; one field per ``config.toml`` section."""
+
+    record: RecordSettings = RecordSettings()
+    caps: CapsSettings = CapsSettings()
+    episodes: EpisodeSettings = EpisodeSettings()
+    redaction: RedactionSettings = RedactionSettings()
+
+
+def _plain(value: Any) -> Any:
+    """A setting as config.toml and ``recorder config`` spell it (a tuple is a list)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        section.name: {
+            f.name: _plain(getattr(getattr(settings, section.name), f.name))
+            for f in fields(getattr(settings, section.name))
+        }
+        for section in fields(settings)
+    }
+
+
+def _from_dict(values: dict[str, dict[str, Any]]) -> Settings:
+    sections = {
+        section.name: replace(
+            getattr(Settings(), section.name),
+            **{
+                key: tuple(value) if isinstance(value, list) else value
+                for key, value in values[section.name].items()
+            },
+        )
+        for section in fields(Settings)
+    }
+    return Settings(**sections)
+
+
+# The defaults as plain values, section by section, in the order `recorder config` shows them.
+DEFAULTS: dict[str, dict[str, Any]] = _as_dict(Settings())
 
 _ENV_PREFIX = "RECORDER_"
 
@@ -53,38 +101,35 @@ _ENV_PREFIX = "RECORDER_"
 @dataclass
 class Config:
     researcher_id: str
-    values: dict[str, dict[str, Any]]
+    values: dict[str, dict[str, Any]]  # plain values, as shown by `recorder config`
     sources: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    settings: Settings = field(init=False)
 
-    def get(self, dotted: str) -> Any:
-        section, key = dotted.split(".", 1)
-        return self.values[section][key]
+    def __post_init__(self) -> None:
+        self.settings = _from_dict(self.values)
 
     @property
     def watch(self) -> list[str]:
-        return list(self.values["record"]["watch"])
+        return list(self.settings.record.watch)
 
     @property
     def exclude_commands(self) -> list[str]:
-        return list(self.values["record"]["exclude_commands"])
+        return list(self.settings.record.exclude_commands)
 
     @property
     def output_cap(self) -> int:
-        return int(self.values["caps"]["output_bytes"])
+        return self.settings.caps.output_bytes
 
     @property
     def file_cap(self) -> int:
-        return int(self.values["caps"]["file_bytes"])
-
-    @property
-    def redaction(self) -> dict[str, Any]:
-        return self.values["redaction"]
+        return self.settings.caps.file_bytes
 
     def override(self, dotted: str, value: Any, source: str = "command line") -> None:
         section, key = dotted.split(".", 1)
         self.values[section][key] = value
         self.sources[dotted] = source
+        self.settings = _from_dict(self.values)
 
     def rows(self) -> list[tuple[str, Any, str]]:
         """(key, value, source) for every setting, for ``recorder config``."""

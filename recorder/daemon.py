@@ -55,7 +55,7 @@ class Daemon:
         self.ingest_lock = threading.Lock()
         self.server: socketserver.UnixStreamServer | None = None
         self.last_error: str | None = None
-        self.batch_bytes = int(self.config.get("caps.ingest_batch_bytes"))
+        self.batch_bytes = self.config.settings.caps.ingest_batch_bytes
 
     # -- lifecycle --------------------------------------------------------------
 

@@ -2,14 +2,23 @@
 
 Each cycle reads the new complete lines of every JSONL spool file, parses them
 all at once inside DuckDB (``json_transform``: a malformed line or a mistyped
-value never stops a batch), sets aside lines that are not valid records in
-``spool/quarantine/``, redacts the free text, and writes sessions, events,
+value never stops a batch), redacts the free text, and writes sessions, events,
 command endings and the new spool offsets in one transaction. A crash at any
 point therefore neither loses nor duplicates a record: the offsets move only
 with the rows they cover.
 
 Command endings and outputs whose command is not in the log yet (their start
 sits in a later chunk) wait in ``pending_lines`` and are retried every cycle.
+
+A cycle is a :class:`Batch`: its input (chunks of spool bytes, the pending lines),
+the DuckDB relations built from it (each made by one step function from the
+relations it names, and dropped with the batch) and what it found. Lines that
+are not valid records, and pending lines that waited too long, are collected on
+the batch and appended to ``spool/quarantine/`` only once its transaction has
+committed; the ingester's own counters and offsets change only then too. Just
+before COMMIT they are also staged in ``spool/quarantine/.uncommitted.jsonl``,
+so that a crash between the COMMIT and the append loses none of them: the next
+cycle appends a staged list whose batch committed and drops one whose batch did not.
 """
 
 from __future__ import annotations
@@ -18,11 +27,12 @@ import codecs
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from recorder import records as R
+from recorder.config import CapsSettings
 from recorder.paths import Layout
 from recorder.spool import (
     SpoolFile,
@@ -36,9 +46,11 @@ from recorder.store import to_arrow as _to_arrow
 
 log = logging.getLogger("recorder.ingest")
 
-DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
 # An ending or output whose command never shows up is quarantined after this long.
 PENDING_MAX_AGE = timedelta(hours=1)
+_EXPIRED_REASON = f"no command start within {PENDING_MAX_AGE // timedelta(minutes=1)} minutes"
+_BATCH_BYTES = CapsSettings.ingest_batch_bytes  # the setting's default (caps.ingest_batch_bytes)
+_STAGED = ".uncommitted.jsonl"  # in spool/quarantine/
 
 
 def _escape_invalid_utf8(err: UnicodeDecodeError):
@@ -50,8 +62,6 @@ def _escape_invalid_utf8(err: UnicodeDecodeError):
 
 codecs.register_error("recorder-json-escape", _escape_invalid_utf8)
 
-_TRANSFORM = json.dumps(R.RECORD_FIELDS)
-_TS = "make_timestamp(CAST(round(TRY_CAST(replace({col}, ',', '.') AS DOUBLE) * 1e6) AS BIGINT))"
 _EVENT_TYPES = (R.EVENT, R.CMD_START)
 
 
@@ -64,6 +74,78 @@ class IngestReport:
     bytes: int = 0
     files: int = 0
     offsets: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The new complete lines of one spool file, and the offset just after them."""
+
+    spool: SpoolFile
+    data: bytes
+    new_offset: int
+
+
+@dataclass(frozen=True)
+class PendingLine:
+    """An ending or output read back from ``pending_lines``."""
+
+    file: str
+    line: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A spool line set aside in ``spool/quarantine/<file>.bad``, and why."""
+
+    file: str
+    line: str
+    reason: str
+
+
+@dataclass
+class Batch:
+    """One ingest transaction: its input, the DuckDB relations made from it, what it found.
+
+    The relations live on the writer's connection (Arrow tables registered as views,
+    temporary tables) under the names the steps give them; :meth:`close` drops them all.
+    """
+
+    con: object
+    chunks: list[Chunk]
+    pending: list[PendingLine]  # they come first in the batch: line i is pending[i]
+    now: datetime  # one clock reading for the whole batch
+    views: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    quarantine: list[BadLine] = field(default_factory=list)  # written after COMMIT
+    new_events: dict[str, int] = field(default_factory=dict)  # per session
+    pending_after: int = 0  # rows left in pending_lines
+
+    def register(self, name: str, table) -> str:
+        """Make an Arrow table readable as the relation ``name``."""
+        self.con.register(name, table)
+        self.views.append(name)
+        return name
+
+    def create(self, name: str, select: str, params: list | None = None) -> str:
+        """Create the temporary table ``name`` from a SELECT."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", params or [])
+        self.tables.append(name)
+        return name
+
+    def execute(self, sql: str, params: list | None = None):
+        return self.con.execute(sql, params or [])
+
+    def close(self) -> None:
+        for name in self.tables:
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        for name in self.views:
+            with contextlib.suppress(Exception):
+                self.con.unregister(name)
+
+    @property
+    def bytes(self) -> int:
+        return sum(len(chunk.data) for chunk in self.chunks)
 
 
 class Ingester:
@@ -82,6 +164,7 @@ class Ingester:
         self.max_seq: dict[str, int] = dict(
             store.execute("SELECT session_id, max(seq) FROM events GROUP BY 1").fetchall()
         )
+        settle_staged_quarantine(lay, self.offsets)
 
     # -- public -----------------------------------------------------------------
 
@@ -94,7 +177,7 @@ class Ingester:
                 total += max(0, spool.path.stat().st_size - self.offsets.get(spool.name, 0))
         return total
 
-    def drain(self, batch_bytes: int = DEFAULT_BATCH_BYTES) -> IngestReport:
+    def drain(self, batch_bytes: int = _BATCH_BYTES) -> IngestReport:
         """Ingest until the spool holds no complete unread line."""
         total = IngestReport()
         while True:
@@ -109,18 +192,33 @@ class Ingester:
         self.cleanup()
         return total
 
-    def run_once(self, batch_bytes: int = DEFAULT_BATCH_BYTES) -> IngestReport:
-        chunks = self._read_chunks(batch_bytes)
+    def run_once(self, batch_bytes: int = _BATCH_BYTES) -> IngestReport:
+        """Ingest one batch of about ``batch_bytes`` of new spool lines, in one transaction."""
+        chunks = read_chunks(self.lay.spool, self.offsets, batch_bytes)
         report = IngestReport(files=len(chunks), pending=self.pending_count)
         if not chunks:  # pending lines are retried only together with new records
             return report
-        pending = self._pending_lines() if self.pending_count else []
-        batch = self._batch(chunks, pending)
-        report.bytes = sum(len(data) for _, data, _ in chunks)
-        report.records = len(batch) - len(pending)
-        self._ingest_batch(batch, chunks, report)
-        for spool, _, new_offset in chunks:
-            self.offsets[spool.name] = new_offset
+        settle_staged_quarantine(self.lay, self.offsets)  # left by a crash or a failed append
+        pending = read_pending(self.store.con) if self.pending_count else []
+        now = datetime.now(UTC).replace(tzinfo=None)
+        batch = Batch(self.store.con, chunks, pending, now)
+        try:
+            records = self._commit(batch)
+        finally:
+            batch.close()
+        # Committed: only now do the counters, the offsets and the quarantine follow.
+        for session, count in batch.new_events.items():
+            self.max_seq[session] = self.max_seq.get(session, 0) + count
+        for chunk in chunks:
+            self.offsets[chunk.spool.name] = chunk.new_offset
+        self.pending_count = batch.pending_after
+        append_to_quarantine(self.lay, batch.quarantine)
+        (self.lay.quarantine / _STAGED).unlink(missing_ok=True)
+        report.bytes = batch.bytes
+        report.records = records
+        report.events = sum(batch.new_events.values())
+        report.quarantined = len(batch.quarantine)
+        report.pending = batch.pending_after
         return report
 
     def cleanup(self) -> None:
@@ -142,183 +240,245 @@ class Ingester:
         self.offsets.pop(name, None)
         self._scrubbed.pop(name, None)
 
-    # -- reading ----------------------------------------------------------------
+    # -- one batch --------------------------------------------------------------
 
-    def _read_chunks(self, budget: int) -> list[tuple[SpoolFile, bytes, int]]:
-        chunks = []
-        for spool in list_spool(self.lay.spool):
-            if spool.kind != "jsonl" or budget <= 0:
+    def _commit(self, batch: Batch) -> int:
+        """Parse and redact the batch, then write it in one transaction; the new records."""
+        raw = batch.register("raw_batch", lines_table(batch.chunks, batch.pending))
+        parsed = parse_lines(batch, raw)
+        batch.quarantine += invalid_lines(batch, parsed)
+        good = batch.register("good", valid_records(batch, parsed, self.redactor))
+        seq_base = batch.register("seq_base", seq_base_table(self.max_seq))
+        batch.execute("BEGIN TRANSACTION")
+        try:
+            write_sessions_and_blobs(batch, good)
+            in_batch = endings_in_batch(batch, good)
+            batch.new_events = insert_events(batch, good, seq_base)
+            matched = complete_earlier_commands(batch, good, in_batch)
+            unmatched = unmatched_endings(batch, parsed, matched)
+            batch.quarantine += expired_endings(batch, unmatched)
+            batch.pending_after = keep_pending(batch, unmatched)
+            save_offsets(batch)
+            stage_quarantine(self.lay, batch)
+            batch.execute("COMMIT")
+        except Exception:
+            (self.lay.quarantine / _STAGED).unlink(missing_ok=True)
+            batch.execute("ROLLBACK")
+            raise
+        return len(good) - len(batch.pending)
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def read_chunks(spool_dir: Path, offsets: dict[str, int], budget: int) -> list[Chunk]:
+    """The complete lines after each JSONL spool file's offset, ``budget`` bytes in all."""
+    chunks = []
+    for spool in list_spool(spool_dir):
+        if spool.kind != "jsonl" or budget <= 0:
+            continue
+        offset = offsets.get(spool.name, 0)
+        try:
+            if spool.path.stat().st_size <= offset:
                 continue
-            offset = self.offsets.get(spool.name, 0)
-            try:
-                if spool.path.stat().st_size <= offset:
-                    continue
-                data, new_offset = read_complete_lines(spool.path, offset, budget)
-            except FileNotFoundError:
-                continue
-            if data:
-                chunks.append((spool, data, new_offset))
-                budget -= len(data)
-        return chunks
+            data, new_offset = read_complete_lines(spool.path, offset, budget)
+        except FileNotFoundError:
+            continue
+        if data:
+            chunks.append(Chunk(spool, data, new_offset))
+            budget -= len(data)
+    return chunks
 
-    def _pending_lines(self) -> list[tuple[str, str]]:
-        rows = self.store.execute(
-            "SELECT file, line, first_seen FROM pending_lines ORDER BY rowid"
-        ).fetchall()
-        self._pending_seen = [seen for _, _, seen in rows]
-        return [(file, line) for file, line, _ in rows]
 
-    @staticmethod
-    def _batch(chunks, pending):
-        """One Arrow table (ord, file, line) of the pending lines, then each chunk's lines."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
+def read_pending(con) -> list[PendingLine]:
+    rows = con.execute("SELECT file, line, first_seen FROM pending_lines ORDER BY rowid")
+    return [PendingLine(*row) for row in rows.fetchall()]
 
-        lines = [pa.array([line for _, line in pending], pa.large_string())]
-        files = [pa.array([file for file, _ in pending], pa.string())]
-        for spool, data, _ in chunks:
-            text = data[:-1].decode("utf-8", "recorder-json-escape")  # drop the final newline
-            part = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
-            lines.append(part)
-            files.append(pa.repeat(spool.name, len(part)).cast(pa.string()))
-        line = pa.chunked_array(lines, pa.large_string())
-        return pa.table(
+
+def lines_table(chunks: list[Chunk], pending: list[PendingLine]):
+    """One Arrow table (ord, file, line) of the pending lines, then each chunk's lines."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lines = [pa.array([p.line for p in pending], pa.large_string())]
+    files = [pa.array([p.file for p in pending], pa.string())]
+    for chunk in chunks:
+        text = chunk.data[:-1].decode("utf-8", "recorder-json-escape")  # drop the final newline
+        part = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+        lines.append(part)
+        files.append(pa.repeat(chunk.spool.name, len(part)).cast(pa.string()))
+    line = pa.chunked_array(lines, pa.large_string())
+    return pa.table(
+        {
+            "ord": pa.array(range(len(line)), pa.int64()),
+            "file": pa.chunked_array(files, pa.string()),
+            "line": line,
+        }
+    )
+
+
+# -- steps before the transaction ---------------------------------------------
+
+
+def parse_lines(batch: Batch, raw: str) -> str:
+    """``raw``'s lines as records: every field, a timestamp, and why it is invalid (or NULL)."""
+    return batch.create("parsed", _PARSE_SQL.format(raw=raw))
+
+
+def invalid_lines(batch: Batch, parsed: str) -> list[BadLine]:
+    rows = batch.execute(
+        f"SELECT file, line, reason FROM {parsed} WHERE reason IS NOT NULL ORDER BY ord"
+    ).fetchall()
+    return [BadLine(*row) for row in rows]
+
+
+def valid_records(batch: Batch, parsed: str, redactor):
+    """The valid records as Arrow, text redacted, with each new event's place in its session."""
+    good = _to_arrow(batch.con.sql(f"SELECT * FROM {parsed} WHERE reason IS NULL ORDER BY ord"))
+    good = good.append_column("seq_offset", _seq_offsets(good))
+    if redactor is None:
+        return good.append_column("redactions", _null_json(len(good)))
+    from recorder.redact_columns import redact_table
+
+    return redact_table(redactor, good, R.TEXT_FIELDS)
+
+
+def seq_base_table(max_seq: dict[str, int]):
+    """The highest seq of each session in the log, as Arrow (session_id, max_seq)."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "session_id": pa.array(list(max_seq), pa.string()),
+            "max_seq": pa.array(list(max_seq.values()), pa.int64()),
+        }
+    )
+
+
+# -- steps inside the transaction ---------------------------------------------
+
+
+def write_sessions_and_blobs(batch: Batch, good: str) -> None:
+    batch.execute(_SESSION_START_SQL.format(good=good))
+    batch.execute(_BLOBS_SQL.format(good=good))
+    batch.execute(_SESSION_END_SQL.format(good=good))
+
+
+def endings_in_batch(batch: Batch, good: str) -> str:
+    """The ords of endings and outputs whose command starts in the same batch."""
+    return batch.create("in_batch", _IN_BATCH_SQL.format(good=good))
+
+
+def insert_events(batch: Batch, good: str, seq_base: str) -> dict[str, int]:
+    """Insert the new events (commands joined with their endings); their count per session."""
+    batch.execute(_INSERT_EVENTS_SQL.format(good=good, seq_base=seq_base), [batch.now])
+    return dict(batch.execute(_NEW_PER_SESSION_SQL.format(good=good)).fetchall())
+
+
+def complete_earlier_commands(batch: Batch, good: str, in_batch: str) -> str:
+    """Write endings and outputs into commands already in the log; all matched ords."""
+    names = {"good": good, "in_batch": in_batch}
+    if not batch.execute(_LATE_COUNT_SQL.format(**names)).fetchone()[0]:
+        return batch.create("matched", f"SELECT ord FROM {in_batch}")
+    matched = batch.create("matched", _MATCHED_SQL.format(**names))
+    batch.execute(_UPDATE_END_SQL.format(**names))
+    batch.execute(_UPDATE_OUTPUT_SQL.format(**names))
+    return matched
+
+
+def unmatched_endings(batch: Batch, parsed: str, matched: str) -> str:
+    """Endings and outputs with no command yet, each with when it was first seen."""
+    import pyarrow as pa
+
+    seen = batch.register(
+        "pending_seen",
+        pa.table(
             {
-                "ord": pa.array(range(len(line)), pa.int64()),
-                "file": pa.chunked_array(files, pa.string()),
-                "line": line,
+                "ord": pa.array(range(len(batch.pending)), pa.int64()),
+                "first_seen": pa.array([p.first_seen for p in batch.pending], pa.timestamp("us")),
             }
+        ),
+    )
+    sql = _UNMATCHED_SQL.format(parsed=parsed, matched=matched, seen=seen)
+    return batch.create("unmatched", sql, [batch.now])
+
+
+def expired_endings(batch: Batch, unmatched: str) -> list[BadLine]:
+    rows = batch.execute(
+        f"SELECT file, line FROM {unmatched} WHERE first_seen < ? ORDER BY ord",
+        [batch.now - PENDING_MAX_AGE],
+    ).fetchall()
+    return [BadLine(file, line, _EXPIRED_REASON) for file, line in rows]
+
+
+def keep_pending(batch: Batch, unmatched: str) -> int:
+    """Replace ``pending_lines`` with the unmatched lines not expired; how many there are."""
+    batch.execute("DELETE FROM pending_lines")
+    batch.execute(
+        f"INSERT INTO pending_lines SELECT file, line, first_seen FROM {unmatched} "
+        "WHERE first_seen >= ? ORDER BY ord",
+        [batch.now - PENDING_MAX_AGE],
+    )
+    return batch.execute("SELECT count(*) FROM pending_lines").fetchone()[0]
+
+
+def save_offsets(batch: Batch) -> None:
+    for chunk in batch.chunks:
+        batch.execute(
+            """INSERT INTO spool_offsets VALUES (?, ?, ?)
+               ON CONFLICT (file) DO UPDATE SET ingested_to = excluded.ingested_to,
+                                               updated_at = excluded.updated_at""",
+            [chunk.spool.name, chunk.new_offset, batch.now],
         )
 
-    # -- writing ----------------------------------------------------------------
 
-    def _ingest_batch(self, batch, chunks, report: IngestReport) -> None:
-        con = self.store.con
-        con.register("raw_batch", batch)
-        try:
-            con.execute(_PARSE_SQL.format(transform=_TRANSFORM.replace("'", "''")))
-            bad = con.execute(
-                "SELECT file, line, reason FROM parsed WHERE reason IS NOT NULL ORDER BY ord"
-            ).fetchall()
-            report.quarantined = len(bad)
-            self._quarantine(bad)
-            good = self._redacted(con)
-            con.register("good", good)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                new = self._write(con)
-                report.pending = self._keep_unmatched(con)
-                self.pending_count = report.pending
-                self._save_offsets(con, chunks)
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-            for session, count in new.items():
-                self.max_seq[session] = self.max_seq.get(session, 0) + count
-            report.events = sum(new.values())
-        finally:
-            con.unregister("raw_batch")
-            with contextlib.suppress(Exception):
-                con.unregister("good")
-            con.execute("DROP TABLE IF EXISTS parsed")
+# -- quarantine -----------------------------------------------------------------
 
-    def _redacted(self, con):
-        """The valid records as Arrow, text redacted, with each new event's place in its session."""
-        good = _to_arrow(con.sql("SELECT * FROM parsed WHERE reason IS NULL ORDER BY ord"))
-        good = good.append_column("seq_offset", _seq_offsets(good))
-        if self.redactor is None:
-            return good.append_column("redactions", _null_json(len(good)))
-        from recorder.redact_columns import redact_table
 
-        return redact_table(self.redactor, good, R.TEXT_FIELDS)
+def stage_quarantine(lay: Layout, batch: Batch) -> None:
+    """Keep the batch's quarantine lines, and how to tell later whether the batch committed:
+    the new offset of its first chunk, which only its transaction moves that far."""
+    path = lay.quarantine / _STAGED
+    if not batch.quarantine:
+        path.unlink(missing_ok=True)
+        return
+    first = batch.chunks[0]
+    marker = {"file": first.spool.name, "offset": first.new_offset}
+    rows = [marker, *map(asdict, batch.quarantine)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
-    def _write(self, con) -> dict[str, int]:
-        """Write the batch; return the number of new events per session."""
-        import pyarrow as pa
 
-        now = datetime.now(UTC).replace(tzinfo=None)
-        con.execute(_SESSION_START_SQL)
-        con.execute(_BLOBS_SQL)
-        con.execute(_SESSION_END_SQL)
-        con.execute(_IN_BATCH_SQL)
-        seq_base = pa.table(
-            {
-                "session_id": pa.array(list(self.max_seq), pa.string()),
-                "max_seq": pa.array(list(self.max_seq.values()), pa.int64()),
-            }
-        )
-        con.register("seq_base", seq_base)
-        try:
-            con.execute(_INSERT_EVENTS_SQL, [now])
-        finally:
-            con.unregister("seq_base")
-        new = dict(con.execute(_NEW_PER_SESSION_SQL).fetchall())
-        late = con.execute(_LATE_COUNT_SQL).fetchone()[0]
-        if late:
-            con.execute(_MATCHED_SQL)
-            con.execute(_UPDATE_END_SQL)
-            con.execute(_UPDATE_OUTPUT_SQL)
-        else:
-            con.execute("CREATE OR REPLACE TEMP TABLE matched AS SELECT ord FROM in_batch")
-        return new
+def settle_staged_quarantine(lay: Layout, offsets: dict[str, int]) -> None:
+    """Append a staged quarantine list if its batch committed; drop it either way."""
+    path = lay.quarantine / _STAGED
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    except FileNotFoundError:
+        return
+    except ValueError:  # cut short by a crash while it was written, so before the COMMIT
+        rows = []
+    if rows and offsets.get(rows[0]["file"], 0) >= rows[0]["offset"]:
+        append_to_quarantine(lay, [BadLine(**row) for row in rows[1:]])
+    path.unlink(missing_ok=True)
 
-    def _keep_unmatched(self, con) -> int:
-        """Keep unmatched endings and outputs for later; quarantine those waiting too long."""
-        import pyarrow as pa
 
-        seen = getattr(self, "_pending_seen", [])
-        self._pending_seen = []
-        # Pending lines come first in the batch: ord i < len(seen) was first seen at seen[i].
-        con.register(
-            "pending_seen",
-            pa.table(
-                {
-                    "ord": pa.array(range(len(seen)), pa.int64()),
-                    "first_seen": pa.array(seen, pa.timestamp("us")),
-                }
-            ),
-        )
-        try:
-            con.execute(_UNMATCHED_SQL, [datetime.now(UTC).replace(tzinfo=None)])
-        finally:
-            con.unregister("pending_seen")
-        expired = con.execute(
-            "SELECT file, line, 'no command start within an hour' FROM unmatched "
-            "WHERE first_seen < ? ORDER BY ord",
-            [datetime.now(UTC).replace(tzinfo=None) - PENDING_MAX_AGE],
-        ).fetchall()
-        self._quarantine(expired)
-        con.execute("DELETE FROM pending_lines")
-        con.execute(
-            "INSERT INTO pending_lines SELECT file, line, first_seen FROM unmatched "
-            "WHERE first_seen >= ? ORDER BY ord",
-            [datetime.now(UTC).replace(tzinfo=None) - PENDING_MAX_AGE],
-        )
-        return con.execute("SELECT count(*) FROM pending_lines").fetchone()[0]
+def append_to_quarantine(lay: Layout, bad: list[BadLine]) -> None:
+    by_file: dict[str, list[str]] = {}
+    for item in bad:
+        by_file.setdefault(item.file, []).append(item.line)
+        log.warning("quarantined a line of %s: %s", item.file, item.reason)
+    for file, lines in by_file.items():
+        target: Path = lay.quarantine / f"{file}.bad"
+        with target.open("a", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.write("\n".join(lines) + "\n")
 
-    @staticmethod
-    def _save_offsets(con, chunks) -> None:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        for spool, _, new_offset in chunks:
-            con.execute(
-                """INSERT INTO spool_offsets VALUES (?, ?, ?)
-                   ON CONFLICT (file) DO UPDATE SET ingested_to = excluded.ingested_to,
-                                                   updated_at = excluded.updated_at""",
-                [spool.name, new_offset, now],
-            )
 
-    def _quarantine(self, bad: list[tuple[str, str, str]]) -> None:
-        if not bad:
-            return
-        by_file: dict[str, list[str]] = {}
-        for file, line, reason in bad:
-            by_file.setdefault(file, []).append(line)
-            log.warning("quarantined a line of %s: %s", file, reason)
-        for file, lines in by_file.items():
-            target: Path = self.lay.quarantine / f"{file}.bad"
-            with target.open("a", encoding="utf-8", errors="surrogateescape") as fh:
-                fh.write("\n".join(lines) + "\n")
+def quarantine_count(lay: Layout) -> int:
+    total = 0
+    for path in lay.quarantine.glob("*.bad"):
+        with path.open("rb") as fh:
+            total += sum(1 for _ in fh)
+    return total
 
 
 def _seq_offsets(good):
@@ -345,24 +505,21 @@ def _null_json(n: int):
     return pa.nulls(n, pa.string())
 
 
-def quarantine_count(lay: Layout) -> int:
-    total = 0
-    for path in lay.quarantine.glob("*.bad"):
-        with path.open("rb") as fh:
-            total += sum(1 for _ in fh)
-    return total
+# -- SQL ------------------------------------------------------------------------
+# Each statement is a str.format template over the relation names its step is given.
 
-
+_TS = "make_timestamp(CAST(round(TRY_CAST(replace({col}, ',', '.') AS DOUBLE) * 1e6) AS BIGINT))"
+# json_transform's structure, as a SQL literal with the braces escaped for str.format.
+_TRANSFORM = json.dumps(R.RECORD_FIELDS).replace("'", "''").replace("{", "{{").replace("}", "}}")
 _KNOWN = ", ".join(f"'{t}'" for t in R.RECORD_TYPES)
 _NEEDS_SESSION = ", ".join(f"'{t}'" for t in (R.SESSION_START, R.SESSION_END, *_EVENT_TYPES))
 
 _PARSE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE parsed AS
 WITH j AS (
     SELECT ord, file, line::VARCHAR AS line,
-           CASE WHEN starts_with(ltrim(line), '{{{{') THEN TRY(json_transform(line, '{{transform}}'))
+           CASE WHEN starts_with(ltrim(line), '{{{{') THEN TRY(json_transform(line, '{_TRANSFORM}'))
            END AS r
-    FROM raw_batch
+    FROM {{raw}}
 ), u AS (
     SELECT ord, file, line, r IS NULL AS not_object, r.*,
            {_TS.format(col="r.t")} AS ts,
@@ -393,7 +550,7 @@ _SESSION_START_SQL = f"""
 INSERT INTO sessions
 SELECT DISTINCT ON (session) session, name, json_extract_string(extra, '$.researcher_id'), host,
        ts, NULL, tz, extra
-FROM good WHERE type = '{R.SESSION_START}'
+FROM {{good}} WHERE type = '{R.SESSION_START}'
 ORDER BY session, ord
 ON CONFLICT (session_id) DO UPDATE SET
     name = excluded.name, researcher_id = excluded.researcher_id, host = excluded.host,
@@ -405,22 +562,21 @@ _BLOBS_SQL = f"""
 INSERT INTO blobs
 SELECT DISTINCT ON (hash_after) hash_after, coalesce(size, 0), coalesce(compression, 'none'),
        from_base64(data)
-FROM good WHERE type = '{R.BLOB}'
+FROM {{good}} WHERE type = '{R.BLOB}'
 ON CONFLICT (hash) DO NOTHING
 """
 
 _SESSION_END_SQL = f"""
 INSERT INTO sessions (session_id, started_at, ended_at)
-SELECT session, max(ts), max(ts) FROM good WHERE type = '{R.SESSION_END}' GROUP BY 1
+SELECT session, max(ts), max(ts) FROM {{good}} WHERE type = '{R.SESSION_END}' GROUP BY 1
 ON CONFLICT (session_id) DO UPDATE SET ended_at = excluded.ended_at
 """
 
 # Endings and outputs whose command starts in the same batch are joined into its row at
 # insert time; only the others become UPDATEs of rows already in the log.
 _IN_BATCH_SQL = f"""
-CREATE OR REPLACE TEMP TABLE in_batch AS
-SELECT u.ord FROM good u
-JOIN good s ON s.type = '{R.CMD_START}' AND s.shell_id = u.shell_id AND s.n = u.n
+SELECT u.ord FROM {{good}} u
+JOIN {{good}} s ON s.type = '{R.CMD_START}' AND s.shell_id = u.shell_id AND s.n = u.n
 WHERE u.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
 """
 
@@ -429,10 +585,10 @@ _PIPESTATUS = "list_transform(string_split(trim({col}), ' '), lambda x: TRY_CAST
 _INSERT_EVENTS_SQL = f"""
 INSERT INTO events BY NAME
 WITH ends AS (
-    SELECT DISTINCT ON (shell_id, n) * FROM good WHERE type = '{R.CMD_END}'
+    SELECT DISTINCT ON (shell_id, n) * FROM {{good}} WHERE type = '{R.CMD_END}'
     ORDER BY shell_id, n, ord
 ), outs AS (
-    SELECT DISTINCT ON (shell_id, n) * FROM good WHERE type = '{R.CMD_OUTPUT}'
+    SELECT DISTINCT ON (shell_id, n) * FROM {{good}} WHERE type = '{R.CMD_OUTPUT}'
     ORDER BY shell_id, n, ord DESC
 )
 SELECT
@@ -462,39 +618,37 @@ SELECT
          WHEN g.extra IS NULL THEN o.extra
          ELSE json_merge_patch(g.extra, o.extra) END AS extra,
     ?::TIMESTAMP AS ingested_at
-FROM good g
+FROM {{good}} g
 LEFT JOIN ends e ON g.type = '{R.CMD_START}' AND e.shell_id = g.shell_id AND e.n = g.n
 LEFT JOIN outs o ON g.type = '{R.CMD_START}' AND o.shell_id = g.shell_id AND o.n = g.n
-LEFT JOIN seq_base m ON m.session_id = g.session
+LEFT JOIN {{seq_base}} m ON m.session_id = g.session
 WHERE g.type IN ('{R.EVENT}', '{R.CMD_START}')
 """
 
 _NEW_PER_SESSION_SQL = f"""
-SELECT session, count(*) FROM good WHERE type IN ('{R.EVENT}', '{R.CMD_START}') GROUP BY 1
+SELECT session, count(*) FROM {{good}} WHERE type IN ('{R.EVENT}', '{R.CMD_START}') GROUP BY 1
 """
 
 _LATE_COUNT_SQL = f"""
-SELECT count(*) FROM good
-WHERE type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND ord NOT IN (SELECT ord FROM in_batch)
+SELECT count(*) FROM {{good}}
+WHERE type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND ord NOT IN (SELECT ord FROM {{in_batch}})
 """
 
 _UNMATCHED_SQL = f"""
-CREATE OR REPLACE TEMP TABLE unmatched AS
 SELECT p.ord, p.file, p.line, coalesce(s.first_seen, ?::TIMESTAMP) AS first_seen
-FROM parsed p LEFT JOIN pending_seen s USING (ord)
+FROM {{parsed}} p LEFT JOIN {{seen}} s USING (ord)
 WHERE p.reason IS NULL AND p.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
-  AND p.ord NOT IN (SELECT ord FROM matched)
+  AND p.ord NOT IN (SELECT ord FROM {{matched}})
 """
 
-_LATE = "SELECT * FROM good WHERE type = '{type}' AND ord NOT IN (SELECT ord FROM in_batch)"
+_LATE = "SELECT * FROM {{good}} WHERE type = '{type}' AND ord NOT IN (SELECT ord FROM {{in_batch}})"
 
 _MATCHED_SQL = f"""
-CREATE OR REPLACE TEMP TABLE matched AS
-SELECT ord FROM in_batch
+SELECT ord FROM {{in_batch}}
 UNION
-SELECT g.ord FROM good g
+SELECT g.ord FROM {{good}} g
 JOIN events ev ON ev.shell_id = g.shell_id AND ev.cmd_seq = g.n AND ev.event_type = 'command'
-WHERE g.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND g.ord NOT IN (SELECT ord FROM in_batch)
+WHERE g.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND g.ord NOT IN (SELECT ord FROM {{in_batch}})
 """
 
 _UPDATE_END_SQL = f"""

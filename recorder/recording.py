@@ -97,8 +97,9 @@ def drain_without_daemon(lay: Layout):
     try:
         store = open_writer(lay)
         try:
-            ingester = Ingester(store, lay, build_redactor(lay, load_config(lay)))
-            return ingester.drain()
+            config = load_config(lay)
+            batch_bytes = config.settings.caps.ingest_batch_bytes
+            return Ingester(store, lay, build_redactor(lay, config)).drain(batch_bytes)
         finally:
             store.close()
     finally:

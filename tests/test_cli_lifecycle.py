@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
+import time
 
 from click.testing import CliRunner
 
 from recorder.cli import cli
 from recorder.paths import Layout
+from recorder.store import WriterLock, open_reader
+from tests.spoolkit import command_lines, shell_spool
 
 
 def test_start_status_task_show_stop(run_cli, recorder_home):
@@ -177,3 +181,30 @@ def test_status_when_idle(recorder_home):
     assert result.exit_code == 0
     assert result.output.startswith("not recording")
     assert os.environ["RECORDER_HOME"] == str(recorder_home)
+
+
+def test_stop_without_a_daemon_drains_in_batches_of_the_configured_size(run_cli, recorder_home):
+    run_cli("config")  # creates config.toml with the researcher id
+    config = recorder_home / "config.toml"
+    config.write_text(config.read_text() + "[caps]\ningest_batch_bytes = 16384\n")
+    session = run_cli("start").stdout.strip()
+    lay = Layout(recorder_home)
+    os.kill(int(lay.pid_file.read_text()), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while WriterLock(lay.writer_lock).held_elsewhere() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    backlog = command_lines(session, 1000)  # ~300 kB: about 20 batches of 16 kB
+    shell_spool(lay).write_bytes(backlog)
+
+    run_cli("stop")
+    store = open_reader(lay)
+    try:
+        commands, exits, batches = store.execute(
+            "SELECT count(*), count(exit_code), count(DISTINCT ingested_at) FROM events "
+            "WHERE event_type = 'command'"
+        ).fetchone()
+    finally:
+        store.close()
+    assert commands == exits == 1000
+    # Each transaction stamps its rows with one ingested_at: one value per batch.
+    assert batches >= len(backlog) // 16384 - 1

@@ -31,7 +31,6 @@ from recorder.collectors.filters import PathRules, Verdict, is_ignored_dir_name
 from recorder.collectors.gitinfo import Repo, RepoFinder
 from recorder.collectors.snapshots import (
     SECRET,
-    TEXT,
     FileState,
     Snapshot,
     lstat_regular,
@@ -254,10 +253,6 @@ class Tracker:
             return True
         repo = self.repos.repo_of_dir(directory)
         return self.rules.prune_dir(directory, repo.root, repo.git_dir)
-
-    def is_text(self, path: str) -> bool:
-        state = self.index.get(path)
-        return state is not None and state.kind == TEXT
 
 
 def _walk_error(exc: OSError) -> None:

@@ -27,11 +27,6 @@ class Batch:
     def __bool__(self) -> bool:
         return bool(self.paths or self.trees or self.moves)
 
-    @property
-    def first_time(self) -> float | None:
-        times = [*self.paths.values(), *self.trees.values()]
-        return min(times) if times else None
-
 
 class ChangeQueue:
     """Touched paths waiting to settle. ``touch``/``move`` come from the watcher thread."""

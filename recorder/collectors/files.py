@@ -43,8 +43,6 @@ from recorder.spool import SpoolWriter, spool_name
 
 log = logging.getLogger("recorder.files")
 
-DEFAULT_DEBOUNCE_MS = 100
-DEFAULT_BURST_FILES = 50
 # An episode is written after this long even while changes keep coming (a long build).
 MAX_EPISODE_S = 10.0
 # A burst is over after this long without events (a build or checkout may pause briefly).
@@ -88,13 +86,13 @@ class FileCollector:
 
     def __init__(self, ctx):
         self.ctx = ctx
-        record = ctx.config.values.get("record", {})
-        self.debounce_s = int(record.get("debounce_ms", DEFAULT_DEBOUNCE_MS)) / 1000.0
-        self.burst_files = int(record.get("burst_files", DEFAULT_BURST_FILES))
+        record = ctx.config.settings.record
+        self.debounce_s = record.debounce_ms / 1000.0
+        self.burst_files = record.burst_files
         self.roots = [str(p) for p in ctx.watch]
         keyed_id = ctx.redactor.keyed_id if ctx.redactor is not None else None
         self.named_roots = WatchedRoots(self.roots, keyed_id)
-        self.rules = PathRules(record.get("exclude_paths", []))
+        self.rules = PathRules(record.exclude_paths)
         self.repos = RepoFinder(self.roots)
         self.queue = ChangeQueue(self.debounce_s)
         self.blobs = BlobCache(ctx.log)
@@ -302,7 +300,7 @@ class FileCollector:
                     time.sleep(0.02)
                 self.observer.stop()
                 self.observer.join(timeout=10)
-            if self.state in ("ready", "stopping"):
+            if self.state == "ready":
                 batch = self.queue.take_all()
                 changes, recheck = self.tracker.settle(batch)
                 for path in recheck:

@@ -348,9 +348,3 @@ def split_lines(text: str) -> list[str]:
     if parts[-1]:
         lines.append(parts[-1])
     return lines
-
-
-def line_count(content: bytes) -> int:
-    if not content:
-        return 0
-    return content.count(b"\n") + (0 if content.endswith(b"\n") else 1)

@@ -188,10 +188,6 @@ class PrunedObserver(InotifyObserver):
     def watch_count(self) -> int:
         return sum(getattr(e, "watch_count", 0) for e in list(self.emitters))
 
-    def emitter_alive(self, watch) -> bool:
-        emitter = self._emitter_for_watch.get(watch)
-        return emitter is not None and emitter.is_alive()
-
 
 class QueueHandler(FileSystemEventHandler):
     """Turns watchdog events into touched paths; runs in the observer's thread."""

@@ -25,9 +25,9 @@ def build_redactor(
 ) -> Redactor:
     """The engine with this installation's key, config.toml's ``[redaction]`` literals and
     rules, and any given on top (``recorder scrub --literal/--rule``)."""
-    rules = config.redaction
+    rules = config.settings.redaction
     return Redactor(
         load_or_create_key(lay.home),
-        literals=[*rules.get("literals", []), *extra_literals],
-        user_rules=[*rules.get("rules", []), *extra_rules],
+        literals=[*rules.literals, *extra_literals],
+        user_rules=[*rules.rules, *extra_rules],
     )
