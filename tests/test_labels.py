@@ -304,6 +304,9 @@ def test_episode_label_counts(lay, tmp_path):
         ("python3 train.py --lr 3", ("python", "train.py"), False),  # python3.x: python
         ("npm run build", ("npm", "build"), True),
         ("time cargo test", ("cargo", "test"), True),
+        ("cmake --build build -j 8", ("cmake", "--build"), True),  # was (cmake, build): False
+        ("srun -p gpu make -j 8 test", ("make", "test"), True),
+        ("torchrun --nproc_per_node 8 train.py", ("python", "train.py"), False),
         ('git commit -m "fix it"', ("git", "commit"), False),
         ("echo 'unbalanced", ("echo", "'unbalanced"), False),
         ("   ", None, False),
