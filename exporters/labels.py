@@ -1,16 +1,21 @@
 """The labels of steps and episodes, exactly as docs/labels.md defines them.
 
-Per step: ``failed``, ``is_test_or_build``, ``is_retry_of``, ``recovered_by_step``,
-``time_to_recovery_ms``, ``in_edit_run_fix_loop`` and ``pause_class``. Per
-episode: ``success`` and the counts of failures, recoveries, retries and loop
-steps. Everything here is a pure function of an episode's steps, so each label
-can be tested on hand-built sequences.
+Per step: ``failed``, ``interrupted``, ``is_test_or_build``, ``is_retry_of``,
+``recovered_by_step``, ``time_to_recovery_ms``, ``in_edit_run_fix_loop`` and
+``pause_class``. Per episode: ``success``, ``exit_status`` and the counts of
+failures, recoveries, retries and loop steps. Retries and recoveries compare
+commands by their key, what they run, read with :data:`PROGRAMS` (a table of the
+launchers and of the programs whose options take values, each with examples).
+Which commands are the recorder's own and which run a terminal editor is decided
+here too. Everything here is a pure function of an episode's steps, so each
+label can be tested on hand-built sequences.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,13 +57,34 @@ def traceback_rows(outputs: Sequence[str | None]) -> set[int]:
     return rows
 
 
-def is_failure(exit_code: int | None, output: str | None) -> bool | None:
-    """True: non-zero exit or a traceback in the output. None: no exit code and no traceback."""
-    return failed_label(exit_code, has_traceback(output))
+# Exit statuses of a command the researcher (or a scheduler) stopped: 128 + SIGINT (Ctrl-C)
+# and 128 + SIGTERM (kill, scancel).
+INTERRUPT_STATUSES = frozenset({130, 143})
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE: `yes | head`, normal for a command that feeds a pipe
 
 
-def failed_label(exit_code: int | None, traceback: bool) -> bool | None:
+def is_failure(
+    exit_code: int | None, output: str | None, pipestatus: Sequence[int | None] | None = None
+) -> bool | None:
+    """True: non-zero exit (of any command of the pipeline) or a traceback in the output.
+    None: no exit code and no traceback, or interrupted."""
+    return failed_label(exit_code, has_traceback(output), pipestatus=pipestatus)
+
+
+def failed_label(
+    exit_code: int | None, traceback: bool, pipestatus: Sequence[int | None] | None = None
+) -> bool | None:
     """``is_failure`` of a command, knowing whether its output has a traceback."""
+    if exit_code in INTERRUPT_STATUSES:
+        return None
+    statuses = pipeline_statuses(exit_code, pipestatus)
+    if statuses is not None:
+        if any(s in INTERRUPT_STATUSES for s in statuses):
+            return None
+        last = len(statuses) - 1
+        if any(s and not (s == SIGPIPE_STATUS and k < last) for k, s in enumerate(statuses)):
+            return True
+        return traceback  # (the exit code is the 141 of a SIGPIPE under pipefail, or 0)
     if exit_code is not None and exit_code != 0:
         return True
     if traceback:
@@ -66,39 +92,385 @@ def failed_label(exit_code: int | None, traceback: bool) -> bool | None:
     return None if exit_code is None else False
 
 
-# -- command keys and test/build runs ---------------------------------------------------
+def is_interrupted(exit_code: int | None, pipestatus: Sequence[int | None] | None = None) -> bool:
+    """The command (or a command of its pipeline) was stopped by SIGINT or SIGTERM."""
+    if exit_code in INTERRUPT_STATUSES:
+        return True
+    statuses = pipeline_statuses(exit_code, pipestatus)
+    return statuses is not None and any(s in INTERRUPT_STATUSES for s in statuses)
 
-# Words that only prepare the real command: `sudo make`, `time pytest`, `uv run pytest`.
-_WRAPPERS = {"sudo", "time", "env", "nice", "nohup", "exec", "command", "builtin", "noglob"}
-_RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"),
-            ("hatch", "run"), ("conda", "run"), ("npx", None), ("bunx", None)}  # fmt: skip
-# Segments that set the stage rather than do the work: `cd src && pytest` is a pytest run.
-_SETUP = {"cd", "pushd", "popd", "source", ".", "export", "set", "unset", "clear", "echo",
-          "true", "alias", "ulimit", "umask"}  # fmt: skip
-_SCRIPT_RUNNERS = {"npm", "yarn", "pnpm", "bun"}
-_OPERATORS = {"&&", "||", ";", "|", "|&", "&"}
+
+def pipeline_statuses(
+    exit_code: int | None, pipestatus: Sequence[int | None] | None
+) -> Sequence[int | None] | None:
+    """``pipestatus`` if it describes the pipeline whose status ``exit_code`` is: two or more
+    known statuses, of which ``exit_code`` is the last (or, under ``set -o pipefail``, the
+    last non-zero one). Else None: trust the exit code (``! cmd``, ``if cmd; then``)."""
+    if exit_code is None or not pipestatus or len(pipestatus) < 2 or None in pipestatus:
+        return None
+    if exit_code == pipestatus[-1]:
+        return pipestatus
+    failing = [s for s in pipestatus if s]
+    return pipestatus if failing and exit_code == failing[-1] else None
+
+
+# -- command keys and test/build runs ---------------------------------------------------
 
 Key = tuple[str, str | None]
 
 
+@dataclass(frozen=True)
+class Program:
+    """How :func:`command_key` reads a command whose program is one of ``names`` (each one
+    or more words: ``"accelerate launch"``; a module name is what ``python -m`` runs).
+
+    ``values`` are its options that take a value, space-separated: ``:2`` after one that
+    takes two, ``:#`` after one whose value is optional and a number (``make -j 8``), ``:?``
+    after one whose value is optional and is not an option; ``--name_*`` stands for every
+    option starting ``--name_``. Long options are compared with ``-`` read as ``_``.
+    ``runs`` is what the words after its options are: ``""`` its own arguments (the key is
+    the program and the first of them), ``"command"`` a command it launches, ``"python"`` a
+    Python script it launches. ``then`` counts its own words between its options and what it
+    launches (``timeout 60 cmd``). After a ``module`` flag it launches a module
+    (``torchrun -m pkg.train``), after a ``plain`` flag a program (``--no_python``). A
+    ``key_flags`` option is the key's second element (``cmake --build``). ``skip`` words
+    are passed over as a first argument (``npm run build``). ``getopt``: its one-letter
+    options cluster and take attached values (``-xk expr``, ``-pgpu``); false where
+    single-dash options are words (``mpirun -np 4``). ``examples`` are commands and the keys
+    they must give: a test runs every one.
+    """
+
+    names: tuple[str, ...]
+    examples: tuple[tuple[str, Key | None], ...]
+    values: str = ""
+    runs: str = ""
+    then: int = 0
+    module: str = ""
+    plain: str = ""
+    key_flags: str = ""
+    skip: tuple[str, ...] = ()
+    getopt: bool = True
+
+
+_SLURM = (
+    "-A --account -b --begin -c --cpus-per-task -C --constraint -d --dependency -D --chdir "
+    "-G --gpus -J --job-name -L --licenses -m --distribution -n --ntasks -N --nodes "
+    "-p --partition -q --qos -t --time -w --nodelist -x --exclude -S --core-spec --gres "
+    "--gpus-per-node --gpus-per-task --cpus-per-gpu --mem --mem-per-cpu --mem-per-gpu "
+    "--ntasks-per-node --export --gpu-bind --mail-type --mail-user --comment --reservation "
+    "--time-min --tmp --signal --hint --network --container "
+)
+_MPI = (
+    "-n -np --np -c -N -npernode --npernode -npersocket --npersocket -H -host --host "
+    "-hostfile --hostfile -machinefile --machinefile -x -wdir --wdir -wd -path --prefix "
+    "-map-by --map-by -bind-to --bind-to -rank-by --rank-by -mca:2 --mca:2 -gmca:2 --gmca:2 "
+    "-ppn -hosts -f -genv:2 -env:2 -genvlist -envlist -output-filename --output-filename"
+)
+_PYTEST = (
+    "-k -m -p -c -o -n -W -r --rootdir --basetemp --confcutdir --deselect --ignore "
+    "--ignore-glob --durations --durations-min --maxfail --tb --log-level --log-cli-level "
+    "--log-file --junitxml --junit-xml --cov:? --cov-report --cov-config --cov-fail-under "
+    "--timeout --dist --reruns --cache-dir --import-mode --capture --color --override-ini "
+    "--config-file --show-capture --doctest-glob"
+)
+_ACCELERATE = (
+    "--config_file --num_processes --num_machines --machine_rank --main_process_ip "
+    "--main_process_port --mixed_precision --gpu_ids --num_cpu_threads_per_process "
+    "--rdzv_backend --rdzv_conf --max_restarts --monitor_interval --zero_stage "
+    "--gradient_accumulation_steps --gradient_clipping --offload_optimizer_device "
+    "--offload_param_device --main_training_function --downcast_bf16 --dynamo_backend "
+    "--dynamo_mode --deepspeed_* --fsdp_* --megatron_lm_*"
+)
+_UV = (
+    "-w --with --with-editable --with-requirements -p --python --project --directory "
+    "--package --extra --group --only-group --no-group --env-file --index --default-index "
+    "--index-url --extra-index-url --find-links --cache-dir --config-file"
+)
+PY, TRAIN = "python", ("python", "train.py")
+
+# What a command runs, for the programs whose own options take values and for those that
+# launch other commands (schedulers, distributed launchers, wrappers, environment runners).
+PROGRAMS = (
+    # -- Slurm: srun and salloc run the command; sbatch only submits a script, so its exit
+    #    status is not the job's and its key stays its own.
+    Program(("srun",), values=_SLURM + "-e --error -i --input -o --output -W --wait -T "
+            "--threads -r --relative --cpu-bind --mpi --het-group --prolog --epilog "
+            "--task-prolog --task-epilog", runs="command", examples=(
+        ("srun -p gpu python train.py", TRAIN),
+        ("srun -N 2 -n 8 -c 4 -t 01:00:00 --gres gpu:4 --mem 64G python train.py --lr 3", TRAIN),
+        ("srun --partition=gpu -A proj -J run1 ./train.sh", ("train.sh", None)),
+        ("srun -pgpu -N1 --pty bash", ("bash", None)),
+        ("srun -p gpu torchrun --nproc_per_node 4 train.py", TRAIN),
+    )),
+    Program(("salloc",), values=_SLURM, runs="command", examples=(
+        ("salloc -N 1 -p gpu srun python train.py", TRAIN),
+        ("salloc -N 2 --time 30", ("salloc", None)),
+    )),
+    Program(("sbatch",), values=_SLURM + "-a --array -e --error -i --input -o --output "
+            "--wrap --open-mode", examples=(
+        ("sbatch -p gpu --time 4:00:00 job.sh", ("sbatch", "job.sh")),
+        ("sbatch --array 0-9 -J sweep sweep.sh 3", ("sbatch", "sweep.sh")),
+        ("sbatch --wrap 'python train.py'", ("sbatch", None)),
+    )),
+    # -- distributed launchers: they run a Python script (or a module, or a program)
+    Program(("torchrun", "torch.distributed.run", "torch.distributed.launch"), runs="python",
+            values="--nnodes --nproc_per_node --node_rank --master_addr --master_port --rdzv_* "
+            "--max_restarts --monitor_interval --start_method --role --log_dir -r --redirects "
+            "-t --tee --local_addr --logs_specs --local_ranks_filter --event_log_handler",
+            module="-m --module", plain="--no_python", examples=(
+        ("torchrun --nproc_per_node 8 train.py", TRAIN),
+        ("torchrun --nnodes 2 --nproc-per-node 8 --rdzv_backend c10d --rdzv-endpoint h:29500 "
+         "train.py --cfg a.yaml", TRAIN),
+        ("torchrun --standalone --nproc_per_node=4 -m pkg.train", ("pkg.train", None)),
+        ("torchrun --no_python --nproc_per_node 2 ./run.sh", ("run.sh", None)),
+        ("python -m torch.distributed.run --nproc_per_node 2 train.py", TRAIN),
+        ("python3 -m torch.distributed.launch --use_env --nproc_per_node 2 train.py", TRAIN),
+    )),
+    Program(("accelerate launch", "accelerate.commands.launch"), values=_ACCELERATE,
+            runs="python", module="-m --module", plain="--no_python", examples=(
+        ("accelerate launch train.py", TRAIN),
+        ("accelerate launch --num_processes 8 --mixed_precision bf16 --config_file c.yaml "
+         "train.py --lr 3e-4", TRAIN),
+        ("accelerate launch --multi_gpu --num_processes=2 -m pkg.train", ("pkg.train", None)),
+        ("accelerate launch --use_fsdp --fsdp_sharding_strategy 1 train.py", TRAIN),
+        ("python -m accelerate.commands.launch --num_processes 2 eval.py", (PY, "eval.py")),
+        ("accelerate config", ("accelerate", "config")),  # not a launch
+    )),
+    Program(("deepspeed",), runs="python", module="--module", plain="--no_python",
+            values="--num_gpus --num_nodes -H --hostfile -i --include -e --exclude "
+            "--master_port --master_addr --launcher --launcher_args --node_rank "
+            "--min_elastic_nodes --max_elastic_nodes --ssh_port --bind_core_list --autotuning",
+            examples=(
+        ("deepspeed train.py --deepspeed ds.json", TRAIN),
+        ("deepspeed --num_gpus 8 --master_port 29501 train.py", TRAIN),
+        ("deepspeed -H hosts -i worker-1:0,1 --num_nodes=2 train.py", TRAIN),
+        ("deepspeed --no_python --num_gpus 2 ./run.sh", ("run.sh", None)),
+    )),
+    Program(("mpirun", "mpiexec"), values=_MPI, runs="command", getopt=False, examples=(
+        ("mpirun -np 4 python train.py", TRAIN),
+        ("mpirun -n 8 -x NCCL_DEBUG=INFO --mca btl ^openib --bind-to none ./a.out 10",
+         ("a.out", "10")),
+        ("mpiexec -hostfile hosts -ppn 2 python -m pkg.main", ("pkg.main", None)),
+    )),
+    # -- Python and its tests
+    Program((PY,), values="-W -X --check-hash-based-pycs", module="-m", examples=(
+        ("python train.py --lr 3", TRAIN),
+        ("python3.11 -u train.py", TRAIN),
+        (".venv/bin/python -W ignore -X dev train.py", TRAIN),
+        ("python -m http.server 8000", ("http.server", "8000")),
+        ("python -um pytest", ("pytest", None)),
+        ("python -c 'print(1)'", (PY, "print(1)")),
+        ("python", (PY, None)),
+    )),
+    Program(("pytest", "py.test"), values=_PYTEST, examples=(
+        ("pytest -k x tests/a.py", ("pytest", "tests/a.py")),
+        ("pytest -x -k 'slow and not gpu' -m integration -p no:cacheprovider -n 4 tests/b.py",
+         ("pytest", "tests/b.py")),
+        ("python -m pytest -q -c ci.ini --rootdir . tests", ("pytest", "tests")),
+        ("pytest --cov src --cov-report xml tests/c.py", ("pytest", "tests/c.py")),
+        ("pytest --cov -x tests", ("pytest", "tests")),
+        ("pytest -xk loader", ("pytest", None)),
+        ("py.test --tb short tests", ("py.test", "tests")),
+    )),
+    # -- wrappers: they run the rest of the line
+    Program(("sudo",), runs="command", values="-u --user -g --group -C --close-from -D "
+            "--chdir -p --prompt -r --role -t --type -U --other-user -T --command-timeout",
+            examples=(
+        ("FOO=1 sudo -E make test", ("make", "test")),
+        ("sudo -u alice -g gpu python train.py", TRAIN),
+    )),
+    Program(("env",), runs="command", values="-u --unset -C --chdir -S --split-string",
+            examples=(
+        ("env CUDA_VISIBLE_DEVICES=0 python train.py", TRAIN),
+        ("env -u HOME -C /tmp A=1 B=2 ./run.sh x", ("run.sh", "x")),
+    )),
+    Program(("time",), runs="command", values="-f --format -o --output", examples=(
+        ("time cargo test", ("cargo", "test")),
+        ("/usr/bin/time -f %M -o mem.txt python train.py", TRAIN),
+    )),
+    Program(("nice",), runs="command", values="-n --adjustment", examples=(
+        ("nice -n 10 python train.py", TRAIN),
+        ("nice -5 make", ("make", None)),
+    )),
+    Program(("nohup",), runs="command", examples=(
+        ("nohup python train.py --epochs 90", TRAIN),
+    )),
+    Program(("exec", "command", "builtin", "noglob"), runs="command", values="-a", examples=(
+        ("exec -a server python serve.py", (PY, "serve.py")),
+        ("noglob pytest tests/a.py", ("pytest", "tests/a.py")),
+    )),
+    Program(("timeout",), runs="command", then=1, values="-s --signal -k --kill-after",
+            examples=(
+        ("timeout 3600 python train.py", TRAIN),
+        ("timeout -s INT -k 10 1h srun -p gpu python train.py", TRAIN),
+    )),
+    Program(("stdbuf",), runs="command", values="-i --input -o --output -e --error",
+            examples=(
+        ("stdbuf -oL python train.py", TRAIN),
+        ("stdbuf -o 0 -e 0 python eval.py", (PY, "eval.py")),
+    )),
+    Program(("taskset",), runs="command", then=1, examples=(
+        ("taskset -c 0-7 python train.py", TRAIN),
+        ("taskset 0x3 ./bench", ("bench", None)),
+    )),
+    Program(("numactl",), runs="command", values="-N --cpunodebind -m --membind -C "
+            "--physcpubind -p --preferred -i --interleave", examples=(
+        ("numactl -N 0 -m 0 python train.py", TRAIN),
+        ("numactl --cpunodebind=1 --membind=1 python eval.py", (PY, "eval.py")),
+    )),
+    Program(("ionice",), runs="command", values="-c --class -n --classdata", examples=(
+        ("ionice -c 3 make -j 8", ("make", None)),
+    )),
+    Program(("watch",), runs="command", values="-n --interval", examples=(
+        ("watch -n 1 nvidia-smi", ("nvidia-smi", None)),
+    )),
+    # -- environment runners
+    Program(("uv run",), runs="command", values=_UV, examples=(
+        ("uv run pytest", ("pytest", None)),
+        ("uv run --with torch -p 3.11 python train.py", TRAIN),
+        ("uv run --project ../lib -- python -m pkg", ("pkg", None)),
+        ("uv run", ("uv", "run")),
+    )),
+    Program(("uvx",), runs="command", values="--from -w --with --with-editable "
+            "--with-requirements -p --python", examples=(
+        ("uvx ruff check .", ("ruff", "check")),
+        ("uvx --from black==24.1 black src", ("black", "src")),
+    )),
+    Program(("poetry run",), runs="command", values="-C --directory -P --project", examples=(
+        ("poetry run pytest tests", ("pytest", "tests")),
+    )),
+    Program(("pipenv run",), runs="command", examples=(
+        ("pipenv run python manage.py test", (PY, "manage.py")),
+    )),
+    Program(("pdm run",), runs="command", values="-p --project", examples=(
+        ("pdm run -p ../lib pytest", ("pytest", None)),
+    )),
+    Program(("hatch run",), runs="command", examples=(
+        ("hatch run python train.py", TRAIN),
+    )),
+    Program(("conda run", "mamba run", "micromamba run"), runs="command",
+            values="-n --name -p --prefix --cwd", examples=(
+        ("conda run -n ml python train.py", TRAIN),
+        ("micromamba run --name ml --cwd src --no-capture-output pytest -q", ("pytest", None)),
+    )),
+    Program(("pixi run",), runs="command", values="-e --environment --manifest-path",
+            examples=(
+        ("pixi run -e cuda python train.py", TRAIN),
+    )),
+    Program(("npx", "bunx"), runs="command", values="-p --package", examples=(
+        ("npx jest --watch", ("jest", None)),
+        ("npx -p typescript tsc src/a.ts", ("tsc", "src/a.ts")),
+    )),
+    # -- other programs whose options take values
+    Program(("npm", "yarn", "pnpm", "bun"), skip=("run", "run-script"),
+            values="--prefix -w --workspace --cwd -C --dir -F --filter", examples=(
+        ("npm run build", ("npm", "build")),
+        ("npm --prefix web run -s test", ("npm", "test")),
+        ("pnpm -C web --filter app build", ("pnpm", "build")),
+        ("yarn test", ("yarn", "test")),
+    )),
+    Program(("git",), values="-C -c --git-dir --work-tree --namespace --config-env",
+            getopt=False, examples=(
+        ("git -C ../lib status", ("git", "status")),
+        ('git -c user.name=x commit -m "fix it"', ("git", "commit")),
+    )),
+    Program(("make",), values="-C --directory -f --file --makefile -I --include-dir -o "
+            "--old-file -W --what-if --new-file -j:# --jobs:# -l:# --load-average:#",
+            examples=(
+        ("make -j 8 test", ("make", "test")),
+        ("make -C build -f Makefile.ci all", ("make", "all")),
+        ("make -j test", ("make", "test")),
+        ("make -j8", ("make", None)),
+    )),
+    Program(("cmake",), values="-S -B -G -T -A -C -D -U --preset --target -t --config "
+            "-j:# --parallel:#", key_flags="--build --install", examples=(
+        ("cmake --build build -j 8", ("cmake", "--build")),
+        ("cmake -S . -B build -G Ninja", ("cmake", None)),
+        ("cmake ..", ("cmake", "..")),
+    )),
+    Program(("ssh",), values="-b -B -c -D -E -e -F -I -i -J -L -l -m -O -o -p -Q -R -S -W -w",
+            examples=(
+        ("ssh -p 2222 -i ~/.ssh/id gpu-node nvidia-smi", ("ssh", "gpu-node")),
+    )),
+    Program(("kubectl",), values="-n --namespace --context --cluster --kubeconfig --user",
+            examples=(
+        ("kubectl -n ml logs -f job/train", ("kubectl", "logs")),
+    )),
+)  # fmt: skip
+
+OPTIONAL_NUMBER, OPTIONAL_WORD = -1, -2  # arities of ``:#`` and ``:?`` values
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """A :class:`Program` compiled for reading: option -> how many values; flag -> mode."""
+
+    program: Program
+    arity: dict[str, int]
+    prefixes: tuple[str, ...]
+    modes: dict[str, str]
+
+
+def _long(option: str) -> str:
+    return "--" + option[2:].replace("-", "_") if option.startswith("--") else option
+
+
+def _reader(program: Program) -> _Reader:
+    arity, prefixes = {}, []
+    for spec in program.values.split():
+        name, _, count = spec.partition(":")
+        if name.endswith("*"):
+            prefixes.append(_long(name[:-1]))
+            continue
+        codes = {"": 1, "#": OPTIONAL_NUMBER, "?": OPTIONAL_WORD}
+        arity[_long(name)] = codes[count] if count in codes else int(count)
+    modes = {}
+    for mode in ("module", "plain", "key_flags"):
+        for flag in getattr(program, mode).split():
+            modes[_long(flag)] = mode
+    return _Reader(program, arity, tuple(prefixes), modes)
+
+
+def _readers() -> dict[str, list[tuple[tuple[str, ...], _Reader]]]:
+    """First word -> (the name's further words, reader), the longest names first."""
+    table: dict[str, list[tuple[tuple[str, ...], _Reader]]] = {}
+    for program in PROGRAMS:
+        reader = _reader(program)
+        for name in program.names:
+            first, *rest = name.split()
+            table.setdefault(first, []).append((tuple(rest), reader))
+    for entries in table.values():
+        entries.sort(key=lambda entry: -len(entry[0]))
+    return table
+
+
+_READERS = _readers()
+_PYTHON = re.compile(r"python[0-9.]*")  # python3, python3.11: all `python`
+# Segments that set the stage rather than do the work: `cd src && pytest` is a pytest run.
+_SETUP = {"cd", "pushd", "popd", "source", ".", "export", "set", "unset", "clear", "echo",
+          "true", "alias", "ulimit", "umask"}  # fmt: skip
+_OPERATORS = {"&&", "||", ";", "|", "|&", "&"}
+
+
 @lru_cache(maxsize=65536)
 def command_key(command: str | None) -> Key | None:
-    """What a command runs, ignoring options: ``(program, first argument)``.
+    """What a command runs, ignoring options and their values: ``(program, first
+    argument)``, looking through launchers (``srun -p gpu python train.py`` is
+    ``(python, train.py)``).
 
     Two commands with the same key are runs of the same thing (``pytest -x tests/a.py``
     and ``pytest tests/a.py``). See docs/labels.md for every rule.
     """
     if not command or not command.strip():
         return None
-    words = _words(command)
-    segments = _segments(words)
-    keyed = [k for k in (_segment_key(s) for s in segments) if k is not None]
+    keyed = [k for k in map(_segment_key, _segments(_words(command))) if k is not None]
     if not keyed:
         return None
-    for key in keyed:
-        if key[0] not in _SETUP:
+    working = [k for k in keyed if k[0] not in _SETUP]
+    for key in working:
+        if not is_recorder_key(key):
             return key
-    return keyed[0]
+    return working[0] if working else keyed[0]
 
 
 def _words(command: str) -> list[str]:
@@ -122,30 +494,87 @@ def _segments(words: list[str]) -> list[list[str]]:
 
 
 def _segment_key(words: list[str]) -> Key | None:
-    words = _drop_assignments(words)
-    while words:
-        head = os.path.basename(words[0])
-        if head in _WRAPPERS:
-            words = _drop_assignments(_drop_options(words[1:]))
-            continue
-        nxt = words[1] if len(words) > 1 else None
-        if (head, nxt) in _RUNNERS:
-            words = words[2:]
-            continue
-        if (head, None) in _RUNNERS:
-            words = _drop_options(words[1:])
-            continue
-        if head.startswith("python") and nxt == "-m" and len(words) > 2:
-            words = words[2:]
-            continue
-        break
-    if not words:
-        return None
-    program = os.path.basename(words[0])
-    args = [w for w in words[1:] if not w.startswith("-")]
-    if program in _SCRIPT_RUNNERS and args[:1] == ["run"]:
-        args = args[1:]
-    return (program, args[0] if args else None)
+    while True:  # each turn reads one program; a launcher hands over what it launches
+        words = _drop_assignments(words)
+        if not words:
+            return None
+        program = os.path.basename(words[0])
+        if _PYTHON.fullmatch(program):
+            program = PY
+        reader, start = _lookup(program, words)
+        if reader is None:  # unknown options: the first word that is not one
+            args = [w for w in words[1:] if not w.startswith("-")]
+            return (program, args[0] if args else None)
+        at, mode, key_flag = _read_options(words, start, reader)
+        runs = reader.program.runs
+        if mode is None and runs == "":
+            if key_flag is not None:
+                return (program, key_flag)
+            if at < len(words) and words[at] in reader.program.skip:
+                at = _read_options(words, at + 1, reader)[0]
+            return (program, words[at] if at < len(words) else None)
+        at += reader.program.then
+        if at >= len(words):  # a launcher launching nothing
+            return (program, words[1] if start > 1 else None)
+        words = [PY, *words[at:]] if mode is None and runs == "python" else words[at:]
+
+
+def _lookup(program: str, words: list[str]) -> tuple[_Reader | None, int]:
+    """The reader of the program ``words`` start with, and how many words its name has."""
+    for rest, reader in _READERS.get(program, ()):
+        if not rest or tuple(words[1 : 1 + len(rest)]) == rest:
+            return reader, 1 + len(rest)
+    return None, 0
+
+
+def _read_options(words: list[str], at: int, reader: _Reader) -> tuple[int, str | None, str | None]:
+    """Pass over the options from ``words[at]`` and their values: the position of the
+    first other word, the mode a flag set (module, plain) and the key flag seen."""
+    mode = key_flag = None
+    while at < len(words):
+        word = words[at]
+        if word[:1] != "-" or word == "-":
+            break
+        at += 1
+        if word == "--":
+            break
+        count, flag = _option(word, reader)
+        if flag == "key_flags":
+            key_flag = word.partition("=")[0]
+        elif flag is not None:
+            mode = flag
+        if count < 0:
+            nxt = words[at] if at < len(words) else ""
+            take = nxt.isdigit() if count == OPTIONAL_NUMBER else nxt[:1] not in ("", "-")
+            count = 1 if take else 0
+        at += count
+    return at, mode, key_flag
+
+
+def _option(word: str, reader: _Reader) -> tuple[int, str | None]:
+    """How many of the next words option ``word`` takes as values, and its mode if a flag."""
+    if word.startswith("--"):
+        name, eq, _ = word.partition("=")
+        name = _long(name)
+        flag = reader.modes.get(name)
+        if eq:
+            return 0, flag
+        count = reader.arity.get(name)
+        if count is None:
+            count = 1 if reader.prefixes and name.startswith(reader.prefixes) else 0
+        return count, flag
+    if word in reader.arity or word in reader.modes:
+        return reader.arity.get(word, 0), reader.modes.get(word)
+    if not reader.program.getopt:
+        return 0, None
+    flag = None
+    for k in range(1, len(word)):  # -xk: flags then maybe one that takes a value
+        letter = "-" + word[k]
+        flag = reader.modes.get(letter, flag)
+        count = reader.arity.get(letter)
+        if count is not None:
+            return (count if k == len(word) - 1 else 0), flag  # -pgpu: attached value
+    return 0, flag
 
 
 def _drop_assignments(words: list[str]) -> list[str]:
@@ -156,11 +585,29 @@ def _drop_assignments(words: list[str]) -> list[str]:
     return words[i:]
 
 
-def _drop_options(words: list[str]) -> list[str]:
-    i = 0
-    while i < len(words) and words[i].startswith("-"):
-        i += 1
-    return words[i:]
+# -- the recorder's own commands, terminal editors ---------------------------------------
+
+
+def is_recorder_key(key: Key | None) -> bool:
+    """The key of a command that runs the recorder (``recorder task``, ``python -m recorder``)."""
+    return key is not None and (key[0] == "recorder" or key[0].startswith("recorder."))
+
+
+def is_recorder_command(command: str | None) -> bool:
+    """``command`` runs only the recorder (and set-up such as ``cd``): ``recorder task x``,
+    ``~/.local/bin/recorder stop``, ``python -m recorder status``; not ``recorder task x &&
+    pytest``."""
+    return is_recorder_key(command_key(command))
+
+
+# Programs whose file changes are the researcher's edits, not the command's outcome.
+TERMINAL_EDITORS = {"vi", "vim", "nvim", "view", "nano", "pico", "emacs", "emacsclient", "micro",
+                    "hx", "helix", "kak", "joe", "ne", "mcedit", "ed", "jed"}  # fmt: skip
+
+
+def is_editor(key: Key | None) -> bool:
+    """The key of a command that runs a terminal editor (``vim train.py``)."""
+    return key is not None and key[0] in TERMINAL_EDITORS
 
 
 _TEST_PROGRAMS = {"pytest", "py.test", "tox", "nox", "jest", "vitest", "mocha", "ctest",
@@ -249,17 +696,25 @@ def label_episode(
     failed: Sequence[bool | None],
     test_or_build: Sequence[bool | None],
     ends: Sequence[int],
+    interrupted: Sequence[bool] | None = None,
 ) -> tuple[StepLabels, EpisodeLabels]:
     """The labels of an episode's steps and of the episode, from its steps' kinds
     ("command" or a file step type), command keys, failed labels, test-or-build flags and
-    end times (a command's end, else the action time; microseconds), each a list."""
+    end times (a command's end, else the action time; microseconds), each a list.
+
+    ``interrupted`` (``is_interrupted`` of each step, False for file steps) makes an
+    interrupted run count as no run for retries and loops: the next run of its command is a
+    retry of the failure before it. Without it, an interrupted run only has no result
+    (``failed_label`` gives None), and the next run retries nothing."""
     n = len(kinds)
+    if interrupted is not None:
+        failed = [None if stopped else f for f, stopped in zip(failed, interrupted, strict=True)]
     labels = StepLabels([None] * n, [None] * n, [None] * n, [False] * n)
-    previous_runs = _retries_and_recoveries(kinds, keys, failed, ends, labels)
-    _edit_run_fix_loops(kinds, previous_runs, labels)
+    previous_runs = _retries_and_recoveries(kinds, keys, failed, ends, interrupted, labels)
+    _edit_run_fix_loops(kinds, keys, previous_runs, labels)
     tests = [i for i, tb in enumerate(test_or_build) if tb and kinds[i] == "command"]
     episode = EpisodeLabels(
-        success=_success(tests, failed, labels.recovered_by_step),
+        success=_success(tests, kinds, keys, failed, labels.recovered_by_step),
         failures=failed.count(True),
         recoveries=n - labels.recovered_by_step.count(None),
         retries=n - labels.is_retry_of.count(None),
@@ -269,9 +724,11 @@ def label_episode(
     return labels, episode
 
 
-def _retries_and_recoveries(kinds, keys, failed, ends, labels: StepLabels) -> dict[int, int]:
+def _retries_and_recoveries(
+    kinds, keys, failed, ends, interrupted, labels: StepLabels
+) -> dict[int, int]:
     """Set the retry and recovery labels; return each command step's previous run (the
-    command step before it with the same key), for those that have one."""
+    command step before it with the same key, not interrupted), for those that have one."""
     previous_runs: dict[int, int] = {}
     last_run: dict[Key, int] = {}  # key -> index of the last command step with that key
     open_failures: dict[Key, list[int]] = {}  # key -> failed steps not yet recovered
@@ -283,7 +740,8 @@ def _retries_and_recoveries(kinds, keys, failed, ends, labels: StepLabels) -> di
             previous_runs[i] = before
             if failed[before]:
                 labels.is_retry_of[i] = before
-        last_run[key] = i
+        if interrupted is None or not interrupted[i]:
+            last_run[key] = i
         if failed[i]:
             open_failures.setdefault(key, []).append(i)
         elif failed[i] is False:
@@ -293,31 +751,52 @@ def _retries_and_recoveries(kinds, keys, failed, ends, labels: StepLabels) -> di
     return previous_runs
 
 
-def _edit_run_fix_loops(kinds, previous_runs: dict[int, int], labels: StepLabels) -> None:
-    """Mark [last edit before R1 .. R2] for each retry R2 of a failed R1 with edits on both
-    sides of R1: save, run, fail, save, run."""
+def _edit_run_fix_loops(kinds, keys, previous_runs: dict[int, int], labels: StepLabels) -> None:
+    """Mark the loop of each retry R2 of a failed R1 with an edit between them (run, fail,
+    edit, run): from the last edit before R1 since R1's previous run, else from R1, to R2."""
     retries = [(r2, r1) for r2, r1 in enumerate(labels.is_retry_of) if r1 is not None]
     if not retries:
         return
-    edits = [i for i, kind in enumerate(kinds) if kind != "command"]
+    edits = [i for i, kind in enumerate(kinds) if kind != "command" or is_editor(keys[i])]
     in_loop = labels.in_loop
     for r2, r1 in retries:
         after = bisect.bisect_right(edits, r1)
         if after >= len(edits) or edits[after] >= r2:
             continue  # no edit between the failed run and its retry
-        floor = previous_runs.get(r1, -1)
+        start = r1
         before = bisect.bisect_left(edits, r1) - 1
-        if before < 0 or edits[before] <= floor:
-            continue  # no edit before the failed run (since the previous run of it)
-        for k in range(edits[before], r2 + 1):
+        if before >= 0 and edits[before] > previous_runs.get(r1, -1):
+            start = edits[before]  # the edit that R1 was run to try
+        for k in range(start, r2 + 1):
             in_loop[k] = True
 
 
-def _success(tests: Sequence[int], failed, recovered_by_step) -> bool | None:
-    """The last test or build run passed, or a failing test run was later recovered."""
+def _success(tests: Sequence[int], kinds, keys, failed, recovered_by_step) -> bool | None:
+    """With test or build runs of known result: the last one passed, or a failing one was
+    later recovered. Without: the last run (not the recorder's, not an editor) of known
+    result passed and every failed run was recovered (True), or it failed (False)."""
     known = [i for i in tests if failed[i] is not None]
+    if known:
+        if failed[known[-1]] is False:
+            return True
+        return any(failed[i] and recovered_by_step[i] is not None for i in known)
+    runs = [
+        i
+        for i, kind in enumerate(kinds)
+        if kind == "command" and not is_recorder_key(keys[i]) and not is_editor(keys[i])
+    ]
+    known = [i for i in runs if failed[i] is not None]
     if not known:
         return None
-    if failed[known[-1]] is False:
-        return True
-    return any(failed[i] and recovered_by_step[i] is not None for i in known)
+    if failed[known[-1]]:
+        return False
+    return None if any(failed[i] and recovered_by_step[i] is None for i in runs) else True
+
+
+def episode_exit_status(keys: Sequence[Key | None], exit_codes: Sequence[int | None]) -> int | None:
+    """The exit code of the last of an episode's commands (given by their keys) that is not
+    the recorder's own (``recorder task``, ``recorder stop``); None without one."""
+    for key, code in zip(reversed(keys), reversed(exit_codes), strict=True):
+        if not is_recorder_key(key):
+            return code
+    return None

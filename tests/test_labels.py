@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exporters import labels
 from exporters.labels import command_key, is_failure, is_test_or_build
 from tests.test_export_sessions import SessionScript, export_rows
 
@@ -37,6 +38,18 @@ def test_failed_from_exit_code_traceback_or_unknown(lay, tmp_path):
     assert cmds["sleep 100"]["failed"] is None
     edit = next(x for x in steps if x["action"]["type"] == "edit")
     assert edit["failed"] is None
+
+
+def test_an_interrupted_command_is_neither_failed_nor_recovered(lay, tmp_path):
+    s = SessionScript(lay)
+    s.command("python train.py", exit=130, output=PY_TRACEBACK + "KeyboardInterrupt\n")
+    s.command("python train.py", exit=0)
+    s.end().ingest()
+    tables = export_rows(lay, tmp_path / "out")
+    stopped, rerun = tables["steps"]
+    assert stopped["failed"] is None and stopped["recovered_by_step"] is None
+    assert rerun["is_retry_of"] is None
+    assert tables["episodes"][0]["num_failures"] == 0
 
 
 def test_is_failure_markers():
@@ -113,10 +126,18 @@ def test_save_run_fail_save_run_is_a_loop(lay, tmp_path):
     assert loop == [False, True, True, True, True, True, False]
 
 
+def test_run_fail_save_run_is_a_loop(lay, tmp_path):
+    s = SessionScript(lay)
+    s.command("python train.py", exit=1)  # no save before the failing run: still a loop
+    s.save("/work/repo/train.py")
+    s.command("python train.py", exit=0)
+    s.end().ingest()
+    assert [x["in_edit_run_fix_loop"] for x in steps_of(lay, tmp_path)] == [True] * 3
+
+
 @pytest.mark.parametrize(
     "script",
     [
-        ["run-fail", "save", "run"],  # no save before the failing run
         ["save", "run-fail", "run"],  # no save between the failure and the rerun
         ["save", "run-ok", "save", "run"],  # nothing failed
     ],
@@ -233,7 +254,9 @@ def test_max_steps_bounds_an_episode(lay, tmp_path):
         ([("pytest", 1), ("pytest", 0)], True),  # the last test run passed
         ([("pytest", 0), ("pytest", 1)], False),  # the last one failed
         ([("pytest", 1), ("pytest", 0), ("make build", 2)], True),  # tests went fail -> pass
-        ([("ls", 0), ("git push", 1)], None),  # no test or build run
+        ([("ls", 0), ("git push", 1)], False),  # no test run: the last command failed
+        ([("python train.py", 1), ("python train.py", 0)], True),  # no test run: recovered
+        ([("ls", 0), ("python train.py", 130)], True),  # interrupted: its result is unknown
         ([("make", 2), ("python -m pytest", 1)], False),
     ],
 )
@@ -245,7 +268,7 @@ def test_episode_success(lay, tmp_path, runs, success):
     tables = export_rows(lay, tmp_path / "out")
     (episode,) = tables["episodes"]
     assert episode["success"] is success
-    assert episode["num_failures"] == sum(1 for _, code in runs if code)
+    assert episode["num_failures"] == sum(1 for _, code in runs if code and code != 130)
     assert episode["exit_status"] == runs[-1][1]
 
 
@@ -278,9 +301,12 @@ def test_episode_label_counts(lay, tmp_path):
         ("FOO=1 sudo -E make test", ("make", "test"), True),
         ("uv run pytest", ("pytest", None), True),
         ("python -m pytest -q", ("pytest", None), True),
-        ("python3 train.py --lr 3", ("python3", "train.py"), False),
+        ("python3 train.py --lr 3", ("python", "train.py"), False),  # python3.x: python
         ("npm run build", ("npm", "build"), True),
         ("time cargo test", ("cargo", "test"), True),
+        ("cmake --build build -j 8", ("cmake", "--build"), True),  # was (cmake, build): False
+        ("srun -p gpu make -j 8 test", ("make", "test"), True),
+        ("torchrun --nproc_per_node 8 train.py", ("python", "train.py"), False),
         ('git commit -m "fix it"', ("git", "commit"), False),
         ("echo 'unbalanced", ("echo", "'unbalanced"), False),
         ("   ", None, False),
@@ -289,3 +315,257 @@ def test_episode_label_counts(lay, tmp_path):
 def test_command_key(command, key, test_or_build):
     assert command_key(command) == key
     assert is_test_or_build(command_key(command)) is test_or_build
+
+
+# -- pure labels on hand-built sequences (the trajectory-fidelity rules) ---------------------
+
+T = 1_000_000  # microseconds in a second
+
+
+def label(*steps, interrupted: bool = True):
+    """``label_episode`` of hand-built steps: ``"save"`` (a file step) or ``(command,
+    exit_code)`` / ``(command, exit_code, pipestatus)``; each ends a second after the last."""
+    kinds, keys, failed, test_or_build, ends, stopped = [], [], [], [], [], []
+    for n, step in enumerate(steps):
+        ends.append(n * T)
+        if step == "save":
+            kinds.append("edit")
+            keys.append(None)
+            failed.append(None)
+            test_or_build.append(None)
+            stopped.append(False)
+            continue
+        command, code, *pipestatus = step
+        pipes = {"pipestatus": pipestatus[0]} if pipestatus else {}
+        kinds.append("command")
+        keys.append(command_key(command))
+        failed.append(labels.failed_label(code, False, **pipes))
+        test_or_build.append(is_test_or_build(keys[-1]))
+        stopped.append(labels.is_interrupted(code, **pipes))
+    extra = {"interrupted": stopped} if interrupted else {}
+    return labels.label_episode(kinds, keys, failed, test_or_build, ends, **extra)
+
+
+# 1. failed reads every element of PIPESTATUS
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "pipestatus", "failed"),
+    [
+        (0, [1, 0], True),  # python train.py 2>&1 | tail -n 1: the crash hidden by tail
+        (0, [3, 4, 0], True),
+        (0, [141, 0], False),  # yes | head: SIGPIPE of a non-last command is normal
+        (141, [141, 0], False),  # the same under set -o pipefail ($? is the 141)
+        (1, [1, 0], True),  # set -o pipefail; false | true
+        (141, [0, 141], True),  # the last command died of SIGPIPE
+        (0, [1], False),  # `! false`, `if false; then :; fi`: $? is what the shell decided
+        (0, [1, 1], False),  # `! false | false`: $? matches no reading of the pipeline
+        (0, [0, 0], False),
+        (2, None, True),
+        (0, None, False),
+        (None, [1, 0], None),  # never ended: nothing is known
+    ],
+)
+def test_failed_reads_pipestatus(exit_code, pipestatus, failed):
+    assert labels.failed_label(exit_code, False, pipestatus=pipestatus) is failed
+    output = PY_TRACEBACK if failed is False else None
+    expected = None if failed is None else True  # a traceback fails what exited 0
+    assert labels.is_failure(exit_code, output, pipestatus=pipestatus) is expected
+
+
+def test_a_hidden_crash_in_a_pipeline_is_a_failure_and_no_recovery():
+    steps, episode = label(("python train.py 2>&1 | tail -n 1", 0, [1, 0]), ("ls", 0))
+    assert episode.failures == 1 and steps.recovered_by_step == [None, None]
+    steps, episode = label(("python train.py | tail -n 1", 0, [1, 0]),
+                           ("python train.py | tail -n 1", 0, [0, 0]))  # fmt: skip
+    assert steps.recovered_by_step == [1, None] and steps.is_retry_of == [None, 0]
+
+
+# 2. interrupted
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "pipestatus", "interrupted"),
+    [
+        (130, None, True),  # Ctrl-C
+        (143, None, True),  # SIGTERM (scancel, kill)
+        (130, [130, 130], True),
+        (0, [130, 0], True),  # python train.py | tee -i log, interrupted
+        (137, None, False),  # SIGKILL (the OOM killer): a failure
+        (1, [1, 0], False),
+        (0, None, False),
+        (None, None, False),
+    ],
+)
+def test_interrupted(exit_code, pipestatus, interrupted):
+    assert labels.is_interrupted(exit_code, pipestatus=pipestatus) is interrupted
+    if interrupted:  # its result is unknown, even with the KeyboardInterrupt traceback
+        assert labels.failed_label(exit_code, True, pipestatus=pipestatus) is None
+
+
+def test_an_interrupted_run_is_no_failure_to_recover():
+    steps, episode = label(("python train.py", 130), ("python train.py", 0))
+    assert steps.recovered_by_step == [None, None] and steps.is_retry_of == [None, None]
+    assert episode.failures == 0 and episode.recoveries == 0
+
+
+def test_an_interrupted_run_is_passed_over_by_retries_and_recoveries():
+    run = "pytest tests/a.py"
+    steps, episode = label((run, 1), (run, 130), "save", (run, 0))
+    assert steps.is_retry_of == [None, 0, None, 0]  # both tried again what failed at 0
+    assert steps.recovered_by_step == [3, None, None, None]
+    assert episode.retries == 2 and episode.failures == 1
+    steps, _ = label((run, 1), (run, 130), (run, 0), interrupted=False)  # failed alone
+    assert steps.recovered_by_step == [2, None, None] and steps.is_retry_of == [None, 0, None]
+
+
+# 3. command keys skip option values; launchers key as what they launch
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [(example, key) for row in labels.PROGRAMS for example, key in row.examples],
+)
+def test_program_table_examples(command, key):
+    assert command_key(command) == key
+
+
+def test_every_program_row_has_examples():
+    assert all(row.examples for row in labels.PROGRAMS)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("srun -p gpu python train.py", "python train.py"),
+        ("torchrun --nproc_per_node 8 train.py", "python train.py --epochs 3"),
+        ("CUDA_VISIBLE_DEVICES=0 python3 train.py", "accelerate launch --num_processes 2 train.py"),
+        ("python -m pytest -k x tests/a.py", "pytest tests/a.py -m slow"),
+    ],
+)
+def test_launchers_share_the_key_of_what_they_launch(a, b):
+    assert command_key(a) == command_key(b) is not None
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("srun -p gpu python train.py", "srun -p gpu python eval.py"),
+        ("torchrun --nproc_per_node 8 train.py", "torchrun --nproc_per_node 8 eval.py"),
+        ("pytest -k x tests/a.py", "pytest -k x tests/b.py"),
+    ],
+)
+def test_unrelated_commands_with_equal_options_differ(a, b):
+    assert command_key(a) != command_key(b)
+    steps, _ = label((a, 1), (b, 0))
+    assert steps.recovered_by_step == [None, None] and steps.is_retry_of == [None, None]
+
+
+# 4. edit-run-fix loops: a save or a terminal editor between the failure and its rerun
+
+
+@pytest.mark.parametrize(
+    "fix", [["save"], [("vim train.py", 0)], [("vim train.py", 0), "save"], [("nano a.py", 0)]]
+)
+def test_run_fail_fix_run_is_a_loop(fix):
+    steps, episode = label(("git status", 0), ("python train.py", 1), *fix,
+                           ("python train.py", 0), ("git diff", 0))  # fmt: skip
+    assert steps.in_loop == [False] + [True] * (len(fix) + 2) + [False]
+    assert episode.loop_steps == len(fix) + 2
+
+
+def test_a_loop_starts_at_the_edit_before_the_failing_run():
+    steps, _ = label(("ls", 0), ("vim a.py", 0), ("pytest", 1), ("vim a.py", 0), ("pytest", 0))
+    assert steps.in_loop == [False, True, True, True, True]
+
+
+def test_no_fix_between_failure_and_rerun_is_no_loop():
+    steps, _ = label(("vim a.py", 0), ("pytest", 1), ("ls", 0), ("pytest", 0))
+    assert steps.in_loop == [False] * 4
+
+
+# 5. any successful rerun recovers, whatever the program
+
+
+@pytest.mark.parametrize(
+    ("failing", "passing"),
+    [
+        ("python train.py", "python train.py --lr 1e-4"),
+        ("python train.py", "srun -p gpu --gres=gpu:1 python train.py"),
+        ("torchrun --nproc_per_node 8 train.py", "torchrun --nproc_per_node 4 train.py"),
+        ("python eval.py --ckpt a.pt", "nohup python eval.py --ckpt b.pt"),
+    ],
+)
+def test_a_training_or_evaluation_rerun_recovers(failing, passing):
+    steps, episode = label((failing, 1), ("vim train.py", 0), (passing, 0))
+    assert steps.recovered_by_step == [2, None, None]
+    assert steps.time_to_recovery_ms == [2000, None, None]
+    assert episode.recoveries == 1
+
+
+# 6. success without tests
+
+
+@pytest.mark.parametrize(
+    ("steps", "success"),
+    [
+        ([("python train.py", 1), "save", ("python train.py", 0)], True),
+        ([("ls", 0), ("git push", 1)], False),  # a failure at the end
+        ([("python train.py", 0), ("python eval.py", 2)], False),
+        ([("python train.py", 1), ("python eval.py", 0)], None),  # a failure never recovered
+        ([("python train.py", 0), ("python train.py", 130)], True),  # interrupted: unknown
+        ([("python train.py", 1), ("python train.py", 130)], False),
+        ([("python train.py", 0), ("recorder task 'next'", 0)], True),  # the recorder's own
+        ([("python train.py", 1), ("recorder stop", 0)], False),
+        ([("python train.py", 0), ("vim notes.md", 1)], True),  # an editor's exit says nothing
+        ([("python train.py", 130)], None),
+        ([("recorder task x", 0)], None),
+        (["save", "save"], None),  # no command
+        ([("pytest", 1), ("python train.py", 0)], False),  # a test run decides
+    ],
+)
+def test_success_without_tests(steps, success):
+    assert label(*steps)[1].success is success
+
+
+# 7. the recorder's own commands and exit_status
+
+
+@pytest.mark.parametrize(
+    ("command", "own"),
+    [
+        ("recorder task 'fix the loader'", True),
+        ("recorder stop", True),
+        ("~/.local/bin/recorder pause", True),
+        ("/home/me/.venv/bin/recorder export --out ds", True),
+        ("python -m recorder status", True),
+        ("python3 -m recorder.cli task x", True),
+        ("uv run recorder export", True),
+        ("cd ~ && recorder stop", True),
+        ("recorder task x && pytest", False),  # it ran pytest too
+        ("pytest", False),
+        ("ls recorder", False),
+        ("vim recorder/cli.py", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_is_recorder_command(command, own):
+    assert labels.is_recorder_command(command) is own
+
+
+@pytest.mark.parametrize(
+    ("commands", "codes", "status"),
+    [
+        (["python train.py", "recorder task next"], [1, 0], 1),
+        (["pytest", "~/.local/bin/recorder stop"], [0, 3], 0),
+        (["make", "python -m recorder task x", "recorder stop"], [2, 0, 0], 2),
+        (["recorder task x"], [0], None),
+        ([], [], None),
+        (["sleep 100"], [None], None),  # never ended
+        (["python train.py", "ls"], [1, 0], 0),
+    ],
+)
+def test_episode_exit_status(commands, codes, status):
+    keys = [command_key(c) for c in commands]
+    assert labels.episode_exit_status(keys, codes) == status
