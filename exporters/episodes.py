@@ -43,9 +43,9 @@ from exporters.stepbuffer import (
 DEFAULT_IDLE_GAP_MINUTES = 10
 DEFAULT_MAX_STEPS = 10_000
 
-# How an episode ended; the first three end the work on a task (is_terminal).
+# How an episode ended, of the reasons that end the work on a task (is_terminal); the
+# others (idle_gap, max_steps, recording) only cut it.
 TERMINAL_REASONS = ("task_mark", "repo_change", "session_end")
-CUT_REASONS = ("idle_gap", "max_steps", "recording")
 
 
 @dataclass(slots=True)
