@@ -127,7 +127,8 @@ _CHILD = """
 import json, sys, time
 t0 = time.monotonic()
 from pathlib import Path
-from exporters import ExportOptions, export
+from exporters.jobs import ExportOptions
+from exporters.pipeline import export
 from recorder.paths import layout
 result = export(layout(), ExportOptions(out=Path(sys.argv[1])))
 print(json.dumps({"export_s": time.monotonic() - t0, "counts": result.counts,

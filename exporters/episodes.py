@@ -7,44 +7,26 @@ before a session's first mark are split heuristically instead: at idle gaps
 (the setting ``episodes.idle_gap_minutes``, passed in) and where the repository
 changes. Any episode is also cut after ``max_steps`` steps so memory stays bounded.
 
-:class:`EpisodeSplitter` receives steps in time order (records of
-:mod:`exporters.stepbuffer`), fills the parts of their observation that depend on
-the episode, keeps them in a :class:`~exporters.stepbuffer.StepBuffer`, numbers
-and labels them when their episode closes, and hands each finished episode to a
-callback. docs/labels.md defines all of this exactly.
+:class:`EpisodeSplitter` receives steps in time order
+(:class:`~exporters.stepbuffer.Step`), fills the parts of their observation that
+depend on the episode, keeps them in a :class:`~exporters.stepbuffer.StepBuffer`,
+numbers and labels them when their episode closes, and hands each finished episode
+to a callback. docs/labels.md defines all of this exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 
 from exporters.labels import EpisodeLabels, label_episode, pause_class
-from exporters.stepbuffer import (
-    ACTION,
-    DURATION_MS,
-    END,
-    EXIT_CODE,
-    FAILED,
-    GAP_MS,
-    HEAD,
-    KEY,
-    LINES_ADDED,
-    LINES_REMOVED,
-    PAUSE_CLASS,
-    PREV,
-    REPO,
-    TEST_OR_BUILD,
-    TS,
-    StepBuffer,
-)
+from exporters.stepbuffer import Step, StepBuffer
 
 DEFAULT_MAX_STEPS = 10_000  # the export's default (ExportOptions.max_steps)
 
-# How an episode ended; the first three end the work on a task (is_terminal).
+# How an episode ended, of the reasons that end the work on a task (is_terminal); the
+# others (idle_gap, max_steps, recording) only cut it.
 TERMINAL_REASONS = ("task_mark", "repo_change", "session_end")
-CUT_REASONS = ("idle_gap", "max_steps", "recording")
 
 
 @dataclass(slots=True)
@@ -111,7 +93,7 @@ class EpisodeSplitter:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def add(self, step: list) -> None:
+    def add(self, step: Step) -> None:
         """``step`` (the builder's newest) joins an episode and the buffer."""
         episode = self.current
         if episode.stop > episode.start:  # (an empty episode is never split)
@@ -122,42 +104,42 @@ class EpisodeSplitter:
                 self._close(reason, episode.task, episode.marked)
                 episode = self.current
         self.paused = False
-        if episode.repo is None and step[REPO]:
-            episode.repo = step[REPO]
-        if step[HEAD]:
-            episode.start_commit = episode.start_commit or step[HEAD]
-            episode.end_commit = step[HEAD]
-        if step[END] > episode.latest_end:
-            episode.latest_end = step[END]
+        if episode.repo is None and step.repo:
+            episode.repo = step.repo
+        if step.head:
+            episode.start_commit = episode.start_commit or step.head
+            episode.end_commit = step.head
+        if step.end > episode.latest_end:
+            episode.latest_end = step.end
         self.steps.records.append(step)
         episode.stop += 1
 
-    def _follow(self, step: list, previous: list) -> None:
+    def _follow(self, step: Step, previous: Step) -> None:
         """Fill what ``step`` knows of ``previous``, the step before it in the episode: its
         outcome as known at ``step``'s time (a command still running has no exit code)."""
-        ts = step[TS]
-        ended = previous[END] <= ts
-        step[PREV] = (
-            previous[ACTION],
-            previous[EXIT_CODE] if ended else None,
-            previous[FAILED] if ended else None,
-            previous[DURATION_MS] if ended else None,
-            previous[LINES_ADDED],
-            previous[LINES_REMOVED],
+        ts = step.ts
+        ended = previous.end <= ts
+        step.prev = (
+            previous.action,
+            previous.exit_code if ended else None,
+            previous.failed if ended else None,
+            previous.duration_ms if ended else None,
+            previous.lines_added,
+            previous.lines_removed,
         )
-        gap = ts - previous[END]
-        gap_ms = step[GAP_MS] = gap // 1000 if gap > 0 else 0  # (faster than max() here)
-        step[PAUSE_CLASS] = pause_class(gap_ms, self.paused, self.idle_gap_ms)
+        gap = ts - previous.end
+        gap_ms = step.gap_ms = gap // 1000 if gap > 0 else 0  # (faster than max() here)
+        step.pause_class = pause_class(gap_ms, self.paused, self.idle_gap_ms)
 
-    def _split_reason(self, step: list) -> str | None:
+    def _split_reason(self, step: Step) -> str | None:
         episode = self.current
         if episode.stop - episode.start >= self.max_steps:
             return "max_steps"
         if episode.marked:
             return None
-        if step[TS] - episode.latest_end >= self.idle_gap_us:
+        if step.ts - episode.latest_end >= self.idle_gap_us:
             return "idle_gap"
-        if step[REPO] and episode.repo and step[REPO] != episode.repo:
+        if step.repo and episode.repo and step.repo != episode.repo:
             return "repo_change"
         return None
 
@@ -170,10 +152,10 @@ class EpisodeSplitter:
         episode = self.current
         episode.end_reason = reason
         records = self.steps.records[episode.start - self.steps.base :]
-        fields = [
-            list(map(itemgetter(i), records)) for i in (ACTION, KEY, FAILED, TEST_OR_BUILD, END)
-        ]
-        step_labels, episode.labels = label_episode(*fields)
+        step_labels, episode.labels = label_episode(
+            [s.action for s in records], [s.key for s in records], [s.failed for s in records],
+            [s.test_or_build for s in records], [s.end for s in records],
+        )  # fmt: skip
         self.steps.close(
             len(records), episode.episode_id, episode.task, reason in TERMINAL_REASONS,
             step_labels,

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from exporters.sink import PartitionedSink
+from exporters.partitioned import PartitionedSink
 
 
 class JsonlSink(PartitionedSink):

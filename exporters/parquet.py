@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exporters.sink import PartitionedSink
+from exporters.partitioned import PartitionedSink
 
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1

@@ -20,49 +20,23 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from exporters import card as card_mod
-from exporters.episodes import DEFAULT_MAX_STEPS
+from exporters.jobs import ExportOptions, ExportResult, SessionJob, SessionOutput
 from exporters.redaction import ExportRedaction, build_export_redactor
-from exporters.session import SessionJob, SessionOutput, export_session
-from exporters.source import PAGE_ROWS, SessionFilter, SessionInfo, select_sessions
+from exporters.session import export_session
+from exporters.sink import FORMATS, make_sink
+from exporters.source import SessionInfo, select_sessions
+from exporters.steps import ATTRIBUTION_SLACK_US, OUTPUT_TAIL_CHARS, TERMINAL_CHARS
 from exporters.tables import utc_date
+from exporters.workers import run_in_workers
 from recorder.errors import ExportError
 from schemas.arrow import EXPORT_TABLES, export_spec
 
-FORMATS = ("parquet", "jsonl")
 # Sessions are exported in worker processes only when there is this much to do.
 PARALLEL_MIN_EVENTS = 50_000
-
-
-@dataclass
-class ExportOptions:
-    out: Path
-    sessions: Sequence[str] = ()
-    since: dt.datetime | None = None  # naive UTC
-    file_format: str = "parquet"
-    idle_gap_minutes: float | None = None  # None: episodes.idle_gap_minutes from config
-    max_steps: int = DEFAULT_MAX_STEPS
-    overwrite: bool = False
-    page_rows: int = PAGE_ROWS
-    workers: int | None = None  # None: one per core for large exports, else in-process
-    # Narrow the selection further (where "only approved sessions" will plug in).
-    filters: Sequence[SessionFilter] = ()
-
-
-@dataclass
-class ExportResult:
-    out: Path
-    export_id: str
-    sessions: int
-    counts: dict[str, int]
-    files: dict[str, dict[str, int]]
-    redaction: dict
-    labels: dict
-    seconds: float
 
 
 Progress = Callable[[int, int], None]  # (events done, events in total)
@@ -81,16 +55,6 @@ def export(lay, options: ExportOptions, reader=None, progress: Progress | None =
         return _Export(lay, config, options, redactor, reader, progress).run()
     with open_log(lay) as log_reader:
         return _Export(lay, config, options, redactor, log_reader, progress).run()
-
-
-def make_sink(file_format: str, root: Path, export_id: str):
-    if file_format == "jsonl":
-        from exporters.jsonl import JsonlSink
-
-        return JsonlSink(root, export_id)
-    from exporters.parquet import ParquetSink
-
-    return ParquetSink(root, export_id)
 
 
 class _Export:
@@ -171,8 +135,6 @@ class _Export:
         workers = self._workers(sessions, total)
         if workers <= 1:
             return [export_session(job, self.reader, self.redactor, advance) for job in jobs]
-        from exporters.workers import run_in_workers
-
         return run_in_workers(jobs, workers, advance)
 
     def _workers(self, sessions: list[SessionInfo], total: int) -> int:
@@ -256,8 +218,6 @@ class _Export:
         }
 
     def _settings(self) -> dict:
-        from exporters.steps import ATTRIBUTION_SLACK_US, OUTPUT_TAIL_CHARS, TERMINAL_CHARS
-
         return {
             "idle_gap_minutes": self.idle_gap,
             "max_steps_per_episode": self.options.max_steps,

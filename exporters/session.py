@@ -3,61 +3,28 @@
 :func:`export_session` streams a session's events page by page through redaction,
 the events table, the step builder and the episode splitter, scans and writes
 each batch into the session's own work directory, and returns what the dataset
-card needs to know (:class:`SessionOutput`). It holds at most one page of events
-and the steps of the episodes not yet written, so memory does not grow with the
-session. :mod:`exporters.pipeline` runs one job per session, on several cores
+card needs to know (:class:`~exporters.jobs.SessionOutput`). It holds at most one
+page of events and the steps of the episodes not yet written, so memory does not
+grow with the session. :mod:`exporters.pipeline` runs one job per session, on several cores
 when there are several sessions, and assembles their files.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from exporters.episodes import EpisodeSplitter
-from exporters.redaction import STEP_COPIES
-from exporters.source import SessionInfo, iter_event_pages
+from exporters.jobs import SessionJob, SessionOutput
+from exporters.redaction import STEP_COPIES, ExportRedaction, build_export_redactor
+from exporters.sink import make_sink
 from exporters.stepbuffer import StepBuffer
 from exporters.steps import StepBuilder
 from exporters.tables import episode_row, episodes_table, events_table, steps_table
 
 STEP_BATCH_ROWS = 10_000  # steps are written in batches of about this many rows
-
-
-@dataclass(frozen=True)
-class SessionJob:
-    """Everything a worker needs to export one session (picklable)."""
-
-    home: str
-    session: SessionInfo
-    ordinal: int  # position of the session in the export: orders its files
-    work_dir: str  # where this session's files go before assembly
-    export_id: str
-    file_format: str
-    idle_gap_minutes: float
-    max_steps: int
-    page_rows: int
-    output_cap: int
-
-
-@dataclass
-class SessionOutput:
-    ordinal: int
-    counts: Counter = field(default_factory=Counter)
-    kinds: Counter = field(default_factory=Counter)
-    labels: Counter = field(default_factory=Counter)
-    time_min: dt.datetime | None = None
-    time_max: dt.datetime | None = None
-    events: int = 0
-    episodes: int = 0
-    findings_by_rule: Counter = field(default_factory=Counter)
-    findings_by_category: Counter = field(default_factory=Counter)
-    rows_with_findings: int = 0
-    values_scanned: int = 0
 
 
 def export_session(job: SessionJob, reader, redactor, progress: Callable[[int], None]):
@@ -75,9 +42,6 @@ def export_session(job: SessionJob, reader, redactor, progress: Callable[[int], 
 
 
 def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int], None]):
-    from exporters.pipeline import make_sink
-    from exporters.redaction import ExportRedaction
-
     session = job.session
     researcher = session.researcher
     out = SessionOutput(job.ordinal)
@@ -107,7 +71,7 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
         session.session_id, steps, on_episode, job.idle_gap_minutes, job.max_steps
     )
     builder = StepBuilder(steps, splitter)
-    for page in iter_event_pages(reader, session.session_id, job.page_rows):
+    for page in reader.event_pages(session.session_id, job.page_rows):
         redacted = redaction.redact_events(page)
         table = events_table(redacted, researcher, job.output_cap)
         emit("events", table, rows=redaction.changed_rows(page, table))
@@ -134,7 +98,6 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
 
 def run_job(job: SessionJob, progress: Callable[[int], None]) -> SessionOutput:
     """A worker process's entry point: its own log reader and redaction engine."""
-    from exporters.redaction import build_export_redactor
     from recorder.config import load_config
     from recorder.eventlog import open_log
     from recorder.paths import Layout

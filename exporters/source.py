@@ -9,11 +9,11 @@ size however long the log is.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from recorder.errors import ExportError
-from recorder.eventlog import PAGE_ROWS, LogReader
+from recorder.eventlog import LogReader
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,3 @@ def select_sessions(
     for keep in filters:
         sessions = keep(sessions)
     return sessions
-
-
-def iter_event_pages(log: LogReader, session_id: str, page_rows: int = PAGE_ROWS) -> Iterator:
-    """The session's events as Arrow tables of at most ``page_rows`` rows, in time order
-    (``LogReader.event_pages``)."""
-    return log.event_pages(session_id, page_rows)

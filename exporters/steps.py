@@ -8,7 +8,7 @@ instead, and shows up in the next step's ``files_changed``; terminal editors
 (``vim x.py``) are the exception: saves inside them are edit steps.
 
 :class:`StepBuilder` reads a session's events in time order, page by page, makes
-each new step (a record of :mod:`exporters.stepbuffer`) and hands it to an
+each new step (a :class:`~exporters.stepbuffer.Step`) and hands it to an
 :class:`exporters.episodes.EpisodeSplitter`, which groups steps into episodes.
 Everything is causal: an observation holds only what was known when the action
 was taken. docs/dataset.md describes every field.
@@ -20,7 +20,7 @@ import os
 from functools import lru_cache
 
 from exporters.labels import command_key, failed_label, is_test_or_build, traceback_rows
-from exporters.stepbuffer import StepBuffer, attribute
+from exporters.stepbuffer import Step, StepBuffer, attribute
 from exporters.textcut import clean_tail
 
 TERMINAL_CHARS = 2000  # observation.terminal: this many characters of recent transcripts,
@@ -37,6 +37,14 @@ FILE_ACTIONS = {"save": "edit", "modify": "edit", "create": "create", "delete": 
                 "rename": "rename", "burst": "burst"}  # fmt: skip
 
 NO_GIT = (None, None)  # (head, branch) of a repository not seen yet
+
+
+def _new_step() -> Step:
+    """A :class:`Step` whose fields the builder then sets by name, every one of them (a
+    field left out fails when read). Calling ``Step(ref=..., ...)`` with its twenty-odd
+    keywords would build a dict per step and cost an export a few percent of its time."""
+    return object.__new__(Step)
+
 
 # The event columns the builder reads, in the order of the row tuples it walks (the text a
 # step only copies, such as diffs, stays in Arrow: see exporters.stepbuffer).
@@ -129,12 +137,16 @@ class StepBuilder:
         command, output, exit_code, ended = row[COMMAND], row[OUTPUT], row[EXIT], row[TS_END]
         key, test_or_build, editor = _command_facts(command)
         end = ts if ended is None else ended
-        step = [  # the fields of exporters.stepbuffer.FIELDS, in order
-            self._keep(i), None, ts, end, row[OFFSET], "command", key, test_or_build,
-            cwd, repo, head, branch, self.screen_lo, self.screen_hi, files_before,
-            [], exit_code, failed_label(exit_code, i in self._tracebacks), row[DURATION], 0, 0,
-            None, None, None,
-        ]  # fmt: skip
+        step = _new_step()
+        step.ref, step.ts, step.end, step.offset = self._keep(i), ts, end, row[OFFSET]
+        step.action, step.key, step.test_or_build = "command", key, test_or_build
+        step.cwd, step.repo, step.head, step.branch = cwd, repo, head, branch
+        step.screen_lo, step.screen_hi = self.screen_lo, self.screen_hi
+        step.files_before, step.files_after = files_before, []
+        step.exit_code = exit_code
+        step.failed = failed_label(exit_code, i in self._tracebacks)
+        step.duration_ms, step.lines_added, step.lines_removed = row[DURATION], 0, 0
+        step.extra_refs = step.prev = step.gap_ms = step.pause_class = None
         self.splitter.add(step)
         self.pending_output.append((end, self.order, self._transcript(command, output)))
         self.order += 1
@@ -167,12 +179,15 @@ class StepBuilder:
         if self.pending_output:
             self._release_output(ts)
         files_before = self._files_before() if self.files_since_step else ()
-        step = [  # the fields of exporters.stepbuffer.FIELDS, in order
-            self._keep(i), None, ts, ts, row[OFFSET], action, None, None,
-            self.last_cwd, repo, head, branch, self.screen_lo, self.screen_hi, files_before,
-            (path,) if path else (), None, None, None, row[ADDED], row[REMOVED],
-            None, None, None,
-        ]  # fmt: skip
+        step = _new_step()
+        step.ref, step.ts, step.end, step.offset = self._keep(i), ts, ts, row[OFFSET]
+        step.action, step.key, step.test_or_build = action, None, None
+        step.cwd, step.repo, step.head, step.branch = self.last_cwd, repo, head, branch
+        step.screen_lo, step.screen_hi = self.screen_lo, self.screen_hi
+        step.files_before, step.files_after = files_before, (path,) if path else ()
+        step.exit_code = step.failed = step.duration_ms = None
+        step.lines_added, step.lines_removed = row[ADDED], row[REMOVED]
+        step.extra_refs = step.prev = step.gap_ms = step.pause_class = None
         self.splitter.add(step)
 
     def _running_at(self, ts: int) -> tuple | None:

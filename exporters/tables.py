@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate, chain
 
-from exporters.stepbuffer import ACTION, END, EXIT_CODE, OFFSET, TS, StepBuffer
+from exporters.stepbuffer import StepBuffer
 from exporters.textcut import clean_tail
 from schemas.arrow import export_schema
 
@@ -159,8 +159,8 @@ def episode_row(e, steps: StepBuffer) -> dict:
     """One episode's row (without ``researcher``), computed as soon as it closes."""
     records = steps.records[e.start - steps.base : e.stop - steps.base]
     first = records[0]
-    end = max(s[END] for s in records)
-    commands = [s for s in records if s[ACTION] == "command"]
+    end = max(s.end for s in records)
+    commands = [s for s in records if s.action == "command"]
     labels = e.labels
     return {
         "episode_id": e.episode_id,
@@ -171,15 +171,15 @@ def episode_row(e, steps: StepBuffer) -> dict:
         "repository": e.repo,
         "start_commit": e.start_commit,
         "end_commit": e.end_commit or e.start_commit,
-        "ts_start": first[TS],
+        "ts_start": first.ts,
         "ts_end": end,
-        "utc_offset_min": first[OFFSET],
-        "duration_ms": (end - first[TS]) // 1000,
+        "utc_offset_min": first.offset,
+        "duration_ms": (end - first.ts) // 1000,
         "num_steps": len(records),
         "num_commands": len(commands),
         "num_edits": len(records) - len(commands),
         "end_reason": e.end_reason,
-        "exit_status": commands[-1][EXIT_CODE] if commands else None,
+        "exit_status": commands[-1].exit_code if commands else None,
         "success": labels.success,
         "num_failures": labels.failures,
         "num_recoveries": labels.recoveries,

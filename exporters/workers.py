@@ -2,7 +2,7 @@
 
 A worker is ``python -m exporters.workers``: a plain child process (no
 multiprocessing start-method pitfalls, whatever script or notebook calls the
-export). It reads jobs (:class:`exporters.session.SessionJob`) from stdin and
+export). It reads jobs (:class:`exporters.jobs.SessionJob`) from stdin and
 answers on stdout, each message a length-prefixed pickle: ``("progress", n)``
 after each page, then ``("done", SessionOutput)`` or ``("error", exception)``.
 In the parent, one thread per worker hands out jobs from a shared queue.

@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from exporters import ExportOptions, export
+from exporters.jobs import ExportOptions
+from exporters.pipeline import export
 from exporters.redaction import ExportRedaction
 from recorder.cli import cli
 from recorder.errors import ExportError

@@ -101,7 +101,8 @@ def export_rows(lay: Layout, out, **options) -> dict[str, list[dict]]:
     """Export with the real pipeline into ``out``; every table's rows in a stable order."""
     import pyarrow.dataset as ds
 
-    from exporters import ExportOptions, export
+    from exporters.jobs import ExportOptions
+    from exporters.pipeline import export
 
     export(lay, ExportOptions(out=out, **options))
     tables = {}

@@ -124,3 +124,44 @@ def test_reconcile_manifests_are_events_but_not_steps(lay, tmp_path):
     tables = export_rows(lay, tmp_path / "out")
     assert [x["action"]["type"] for x in tables["steps"]] == ["command"]
     assert "reconcile" in {e["event_type"] for e in tables["events"]}
+
+
+def test_steps_are_named_records_whose_every_field_reaches_its_column(lay):
+    """A step is read and written by field name: both kinds of step the builder makes set
+    every field, and the buffer's columns hold each field under its own name."""
+    from dataclasses import fields
+
+    from exporters.episodes import EpisodeSplitter
+    from exporters.stepbuffer import FIELDS, Step, StepBuffer
+    from exporters.steps import StepBuilder
+    from recorder.eventlog import open_log
+
+    s = SessionScript(lay)
+    s.command("pytest -q", exit=1, output="1 failed\n", duration=2.0)
+    s.save("/work/repo/a.py", added=4, removed=2, gap=5.0)
+    s.end().ingest()
+    steps = StepBuffer(s.session)
+    splitter = EpisodeSplitter(s.session, steps, lambda episode: None)
+    builder = StepBuilder(steps, splitter)
+    with open_log(lay) as log:
+        for page in log.event_pages(s.session, 100):
+            builder.feed(page)
+    command, edit = steps.records
+    for step in (command, edit):
+        assert [f.name for f in fields(step) if not hasattr(step, f.name)] == []
+    assert (command.action, command.exit_code, command.failed) == ("command", 1, True)
+    assert (command.duration_ms, command.test_or_build, command.key[0]) == (2000, True, "pytest")
+    assert (edit.action, edit.lines_added, edit.lines_removed) == ("edit", 4, 2)
+    assert edit.files_after == ("/work/repo/a.py",) and edit.exit_code is None
+    assert edit.prev[:3] == ("command", 1, True) and edit.gap_ms == 5000
+    assert command.end == command.ts + 2_000_000 and edit.end == edit.ts
+
+    # Each field under its own name, whatever the order of the fields.
+    distinct = Step(**{name: f"value of {name}" for name in FIELDS})
+    buffer = StepBuffer("S")
+    buffer.records.append(distinct)
+    columns = buffer.columns(1)
+    assert {name: columns[name] for name in FIELDS} == {
+        name: [f"value of {name}"] for name in FIELDS
+    }
+    assert set(columns) == set(FIELDS) | set(buffer.closed)

@@ -59,7 +59,7 @@ def export(out: Path, sessions: tuple[str, ...], since: str | None, file_format:
     date), a dataset card (README.md) and meta/info.json. Text is redacted with
     the rules current now and scanned again before anything is written.
     """
-    from exporters import ExportOptions
+    from exporters.jobs import ExportOptions
     from exporters.pipeline import export as run_export
     from exporters.source import parse_since
 
