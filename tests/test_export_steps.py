@@ -131,7 +131,7 @@ def test_steps_are_named_records_whose_every_field_reaches_its_column(lay):
     every field, and the buffer's columns hold each field under its own name."""
     from dataclasses import fields
 
-    from exporters.episodes import EpisodeSplitter
+    from exporters.episodes import DEFAULT_MAX_STEPS, EpisodeSplitter
     from exporters.stepbuffer import FIELDS, Step, StepBuffer
     from exporters.steps import StepBuilder
     from recorder.eventlog import open_log
@@ -141,7 +141,7 @@ def test_steps_are_named_records_whose_every_field_reaches_its_column(lay):
     s.save("/work/repo/a.py", added=4, removed=2, gap=5.0)
     s.end().ingest()
     steps = StepBuffer(s.session)
-    splitter = EpisodeSplitter(s.session, steps, lambda episode: None)
+    splitter = EpisodeSplitter(s.session, steps, lambda episode: None, 10, DEFAULT_MAX_STEPS)
     builder = StepBuilder(steps, splitter)
     with open_log(lay) as log:
         for page in log.event_pages(s.session, 100):
