@@ -16,13 +16,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from sessionkit import T0, SessionScript, export_rows
 
 from exporters import ExportOptions, export
 from exporters.redaction import ExportRedaction
 from recorder.cli import cli
 from recorder.errors import ExportError
 from schemas.arrow import EXPORT_TABLES, export_schema, export_spec
-from tests.test_export_sessions import T0, SessionScript, export_rows
 
 TOKEN = "ghp_FAKEfake0123456789FAKEfake0123456789"
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import zlib
 
 import pytest
-from test_files_helpers import (
-    WatchedRepo,
+from filekit import (
     changes_of,
     collector_status,
     file_events,
@@ -26,11 +24,6 @@ from test_files_helpers import (
 from recorder import client
 from recorder.collectors.snapshots import hash_bytes
 from recorder.paths import layout
-
-
-@pytest.fixture
-def wr(tmp_path, run_cli) -> WatchedRepo:
-    return WatchedRepo(tmp_path, run_cli)
 
 
 def all_blob_contents() -> list[bytes]:
@@ -214,7 +207,6 @@ def test_watched_directory_that_disappears_and_comes_back(wr, tmp_path, run_cli)
     rows = wait_for_events(lambda rows: ("delete", "notes.txt", None) in changes_of(rows))
     assert any("disappeared" in w for w in collector_status()["warnings"])
     other.mkdir()
-    time.sleep(0.2)
     (other / "back.txt").write_text("back\n")
     rows = wait_for_events(
         lambda rows: ("create", "back.txt", None) in changes_of(rows), timeout=30

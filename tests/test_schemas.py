@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
 import pytest
+from filekit import changes_of, wait_for_events
+from schemakit import validate_event, validate_spool_record
+from spoolkit import command_lines, shell_spool
 
 import schemas
 from recorder import client
 from recorder.paths import Layout
-from tests.schemacheck import validate_event, validate_spool_record
-from tests.spoolkit import command_lines, shell_spool
 
 
 def all_events(lay: Layout) -> list[dict]:
@@ -68,12 +70,7 @@ def test_every_schema_file_is_a_valid_schema():
     jsonschema.Draft202012Validator.check_schema(schemas.load("spool_record.json"))
 
 
-def test_captured_file_events_match_their_schemas(run_cli, tmp_path):
-    import os
-
-    from test_files_helpers import WatchedRepo, changes_of, wait_for_events
-
-    wr = WatchedRepo(tmp_path, run_cli)
+def test_captured_file_events_match_their_schemas(run_cli, wr):
     wr.start()
     wr.write("f.py", "a\nB\nc\n")
     new = wr.write("pkg/new.py", "x = 1\n")

@@ -6,12 +6,8 @@ import os
 import signal
 from collections import Counter
 
-from tests import shell_fixtures
-from tests.shell_fixtures import commands, flush, wait_commands
-from tests.shellkit import wait_until
-
-lab = shell_fixtures.lab
-session = shell_fixtures.session
+from commandkit import commands, flush, wait_commands
+from waitkit import wait_until
 
 SHELL_COUNT = 20
 PER_SHELL = 8

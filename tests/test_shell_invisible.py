@@ -9,12 +9,7 @@ import shutil
 import subprocess
 
 import pytest
-
-from tests import shell_fixtures
-from tests.shell_fixtures import wait_commands
-
-lab = shell_fixtures.lab
-session = shell_fixtures.session
+from commandkit import wait_commands
 
 PROBE_BASH = [
     "echo start",

@@ -6,16 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 
 import pytest
-
-from tests import shell_fixtures
-from tests.shell_fixtures import commands, wait_commands
-from tests.shellkit import SHELLS
-
-lab = shell_fixtures.lab
-session = shell_fixtures.session
+from commandkit import commands, wait_commands
+from shellkit import SHELLS
+from waitkit import wait_until
 
 
 @pytest.mark.parametrize("kind", SHELLS)
@@ -69,9 +64,7 @@ def test_deleted_home_and_disabled_recording_are_silent(kind, lab, session, lay,
     for word in ("No such file", "rror", "cannot", "denied"):
         assert word not in after, after
     # The daemon has nothing left to write into, and no `recorder stop` can reach it: it ends.
-    deadline = time.monotonic() + 10
-    while _alive(daemon_pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not _alive(daemon_pid), what="the daemon to end")
     assert not _alive(daemon_pid)
 
 
