@@ -7,12 +7,14 @@ import os
 import stat
 import subprocess
 
+import pytest
 from click.testing import CliRunner
 
 from recorder.cli import cli
 from recorder.paths import Layout
 
 
+@pytest.mark.slow
 def test_start_status_task_show_stop(run_cli, recorder_home):
     started = run_cli("start", "--name", "dataloader bug")
     session = started.stdout.strip()
@@ -48,6 +50,7 @@ def test_start_status_task_show_stop(run_cli, recorder_home):
     assert "fix the dataloader" in human and session in human
 
 
+@pytest.mark.slow
 def test_active_marker_follows_start_pause_resume_stop(run_cli, recorder_home):
     """state/active.<session> exists exactly while the session records unpaused: the shell
     hooks' one check per command. A marker left by a session that did not end is cleared."""
@@ -64,6 +67,7 @@ def test_active_marker_follows_start_pause_resume_stop(run_cli, recorder_home):
     assert list(lay.state.glob("active.*")) == []
 
 
+@pytest.mark.slow
 def test_home_is_owner_only(run_cli, recorder_home):
     run_cli("start")
     run_cli("stop")
@@ -74,6 +78,7 @@ def test_home_is_owner_only(run_cli, recorder_home):
         assert mode & 0o077 == 0, f"{path} is {mode:o}"
 
 
+@pytest.mark.slow
 def test_start_while_recording_says_so_and_changes_nothing(run_cli):
     first = run_cli("start").stdout.strip()
     again = run_cli("start", "--name", "other", check=False)
@@ -88,6 +93,7 @@ def test_start_while_recording_says_so_and_changes_nothing(run_cli):
     assert len(run_cli("sessions", "--json").stdout.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_two_starts_at_once_open_one_session(run_cli, recorder_home):
     import shutil
 
@@ -106,6 +112,7 @@ def test_two_starts_at_once_open_one_session(run_cli, recorder_home):
     assert len(run_cli("sessions", "--json").stdout.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_stale_pid_and_socket_files_are_cleaned(run_cli, recorder_home):
     lay = Layout(recorder_home)
     run_cli("config")  # creates the home

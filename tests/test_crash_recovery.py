@@ -6,11 +6,14 @@ import json
 import os
 import signal
 
+import pytest
 from spoolkit import command_lines, shell_spool
 from waitkit import wait_until
 
 from recorder import client
 from recorder.paths import Layout
+
+pytestmark = pytest.mark.slow  # end to end: daemons killed and restarted
 
 COMMANDS = 150_000  # 300,000 spool lines, ~45 MB: several ingest chunks
 

@@ -104,6 +104,7 @@ def load_with_hf(path: Path, tmp_path: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_hugging_face_datasets_loads_each_config_offline(lay, tmp_path):
     busy_session(lay).end().ingest()
     out = tmp_path / "dataset"
@@ -376,6 +377,7 @@ def test_output_directory_must_be_new_empty_or_an_earlier_export(lay, tmp_path):
     assert run_export_command("--out", str(empty)).exit_code == 0
 
 
+@pytest.mark.slow
 def test_export_while_recording_reads_through_the_daemon(run_cli, lay, tmp_path):
     session = run_cli("start", "--name", "live").stdout.strip()
     try:

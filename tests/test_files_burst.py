@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from filekit import (
     WatchedRepo,
     changes_of,
@@ -22,6 +23,8 @@ from recorder.collectors.snapshots import diff_from_log, hash_bytes
 from recorder.paths import layout
 from recorder.session import active_session
 from recorder.spool import SpoolWriter, spool_name
+
+pytestmark = pytest.mark.slow  # end to end: a daemon watching 10,000 files
 
 EXISTING = 2000
 CREATED = 8000

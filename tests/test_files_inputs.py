@@ -25,6 +25,8 @@ from recorder import client
 from recorder.collectors.snapshots import hash_bytes
 from recorder.paths import layout
 
+pytestmark = pytest.mark.slow  # end to end: a daemon watching a real repository
+
 
 def all_blob_contents() -> list[bytes]:
     with client.reader(layout()) as reader:

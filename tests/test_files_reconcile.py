@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
 from filekit import (
     WatchedRepo,
     changes_of,
@@ -16,6 +17,8 @@ from waitkit import wait_until
 
 from recorder.paths import layout
 from recorder.spool import producer_alive
+
+pytestmark = pytest.mark.slow  # end to end: daemons started, stopped and killed
 
 
 def offline(rows: list[dict]) -> list[dict]:

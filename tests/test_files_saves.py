@@ -17,6 +17,8 @@ from waitkit import wait_until
 
 from recorder.collectors.snapshots import hash_bytes
 
+pytestmark = pytest.mark.slow  # end to end: a daemon watching a real repository
+
 EXPECTED_DIFF = "--- a/f.py\n+++ b/f.py\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
 NEW = "a\nB\nc\n"
 

@@ -31,6 +31,7 @@ def test_full_disk_keeps_records_pending_and_raises_one_error(tmp_path):
     assert json.loads(writer.path.read_text()) == {"v": 1, "type": "event"}
 
 
+@pytest.mark.slow
 def test_cli_on_a_full_disk_is_one_clear_line(run_cli, tiny_spool):
     run_cli("start")
     run_cli("task", "before the disk filled")
@@ -81,6 +82,7 @@ def test_doctor_fails_on_an_open_home(recorder_home):
     assert "FAIL home" not in result.output
 
 
+@pytest.mark.slow
 def test_wheel_ships_schemas_hooks_and_exporters(tmp_path):
     out = tmp_path / "wheel"
     subprocess.run(

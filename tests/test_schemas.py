@@ -22,6 +22,7 @@ def all_events(lay: Layout) -> list[dict]:
         return r.arrow("SELECT * FROM events ORDER BY seq").to_pylist()
 
 
+@pytest.mark.slow
 def test_captured_events_match_their_schemas(run_cli, recorder_home):
     lay = Layout(recorder_home)
     session = run_cli("start").stdout.strip()
@@ -37,6 +38,7 @@ def test_captured_events_match_their_schemas(run_cli, recorder_home):
         validate_event(event)
 
 
+@pytest.mark.slow
 def test_a_wrong_event_fails_its_schema(run_cli, recorder_home):
     run_cli("start")
     run_cli("task", "x")
@@ -47,6 +49,7 @@ def test_a_wrong_event_fails_its_schema(run_cli, recorder_home):
         validate_event(event)
 
 
+@pytest.mark.slow
 def test_control_spool_records_match_the_spool_schema(run_cli, recorder_home):
     lay = Layout(recorder_home)
     run_cli("start", "--name", "s")
@@ -70,6 +73,7 @@ def test_every_schema_file_is_a_valid_schema():
     jsonschema.Draft202012Validator.check_schema(schemas.load("spool_record.json"))
 
 
+@pytest.mark.slow
 def test_captured_file_events_match_their_schemas(run_cli, wr):
     wr.start()
     wr.write("f.py", "a\nB\nc\n")

@@ -8,6 +8,8 @@ import pytest
 from commandkit import wait_commands, wait_piped
 from shellkit import SHELLS
 
+pytestmark = pytest.mark.slow  # end to end: real bash and zsh in tmux, with a daemon
+
 
 @pytest.mark.parametrize("kind", SHELLS)
 def test_commands_are_recorded_with_status_cwd_timing_and_output(

@@ -6,8 +6,11 @@ import os
 import signal
 from collections import Counter
 
+import pytest
 from commandkit import commands, flush, wait_commands
 from waitkit import wait_until
+
+pytestmark = pytest.mark.slow  # end to end: real shells in tmux, with a daemon
 
 SHELL_COUNT = 20
 PER_SHELL = 8

@@ -11,6 +11,8 @@ import subprocess
 import pytest
 from commandkit import wait_commands
 
+pytestmark = pytest.mark.slow  # end to end: real shells in tmux, with a daemon
+
 PROBE_BASH = [
     "echo start",
     "false | true",

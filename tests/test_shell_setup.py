@@ -21,6 +21,7 @@ def test_hook_prints_the_snippet_with_the_home(kind, run_cli, recorder_home):
     assert "RECORDER_HOOK_PID" in rest and "cmd.start" in rest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SHELLS)
 def test_doctor_sees_the_hook_in_this_shell_only(kind, lab, tmp_path):
     hooked, plain = lab.spawn(kind), lab.spawn(kind, hooked=False)
@@ -31,6 +32,7 @@ def test_doctor_sees_the_hook_in_this_shell_only(kind, lab, tmp_path):
     assert "WARN shell hook: not loaded" in (tmp_path / "plain.txt").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SHELLS)
 def test_without_a_daemon_commands_are_spooled_then_ingested(kind, lab, session, lay, run_cli):
     sh = lab.spawn(kind)
@@ -44,6 +46,7 @@ def test_without_a_daemon_commands_are_spooled_then_ingested(kind, lab, session,
     assert "rror" not in sh.text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SHELLS)
 def test_deleted_home_and_disabled_recording_are_silent(kind, lab, session, lay, recorder_home):
     sh = lab.spawn(kind)
