@@ -8,6 +8,7 @@ fixtures live in the ``*kit.py`` modules beside this file.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -25,7 +26,29 @@ from recorder.redaction import Redactor
 
 
 @pytest.fixture(autouse=True)
-def recorder_home(tmp_path, monkeypatch) -> Path:
+def machine_share(request, tmp_path_factory):
+    """Under pytest-xdist, a test marked ``alone`` runs while no other worker runs one.
+
+    Each test holds a shared lock on a file of the run for its setup, call and teardown;
+    an ``alone`` test holds it exclusively. Such a test needs the CPU to itself: what it
+    checks is cut by the collector's wall-clock windows (a burst ends after 1 s of quiet
+    or 10 s of age), which a machine saturated by the other workers stretches.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    lock_path = tmp_path_factory.getbasetemp().parent / "machine.lock"
+    mode = fcntl.LOCK_EX if request.node.get_closest_marker("alone") else fcntl.LOCK_SH
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def recorder_home(machine_share, tmp_path, monkeypatch) -> Path:
     """Point RECORDER_HOME at a fresh directory; stop any daemon started inside it."""
     home = tmp_path / "recorder-home"
     monkeypatch.setenv("RECORDER_HOME", str(home))

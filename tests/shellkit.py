@@ -85,7 +85,7 @@ class Shell:
     def wait_prompt(self, count: int | None = None, timeout: float = TIMEOUT) -> None:
         want = self.prompts + 1 if count is None else count
         try:
-            wait_until(lambda: self.prompt_count() >= want, timeout=timeout, interval=0.02)
+            wait_until(lambda: self.prompt_count() >= want, timeout=timeout, interval=0.05)
         except AssertionError:
             raise AssertionError(
                 f"{self.kind} in {self.pane_id}: no prompt #{want}:\n{self.text()}"
@@ -98,7 +98,7 @@ class Shell:
             wait_until(
                 lambda: self.show("#{pane_current_command}") == program,
                 timeout=timeout,
-                interval=0.02,
+                interval=0.05,
             )
         except AssertionError:
             now = self.show("#{pane_current_command}")
@@ -113,7 +113,7 @@ class Shell:
             wait_until(
                 lambda: any(text in line for line in self.visible()),
                 timeout=timeout,
-                interval=0.02,
+                interval=0.05,
             )
         except AssertionError:
             screen = "\n".join(self.visible())
@@ -125,7 +125,7 @@ class Shell:
             wait_until(
                 lambda: self.cursor_line().rstrip() == CONTINUATION.rstrip(),
                 timeout=timeout,
-                interval=0.02,
+                interval=0.05,
             )
         except AssertionError:
             raise AssertionError(

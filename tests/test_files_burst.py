@@ -24,7 +24,8 @@ from recorder.paths import layout
 from recorder.session import active_session
 from recorder.spool import SpoolWriter, spool_name
 
-pytestmark = pytest.mark.slow  # end to end: a daemon watching 10,000 files
+# End to end: a daemon watching 10,000 files. Alone: the burst's end is timed (see conftest).
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 EXISTING = 2000
 CREATED = 8000

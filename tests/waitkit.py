@@ -20,12 +20,18 @@ def wait_until(
     interval: float = 0.05,
     what: str = "condition",
 ) -> T:
-    """Return the first truthy value of ``predicate()``; fail after ``timeout`` seconds."""
+    """Return the first truthy value of ``predicate()``; fail after ``timeout`` seconds.
+
+    Polls soon at first, then less often, up to every ``interval`` seconds: most waits
+    are short, and a long one should not spend the CPU the awaited work needs.
+    """
     deadline = time.monotonic() + timeout
+    pause = min(interval, 0.005)
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
+        time.sleep(pause)
+        pause = min(interval, pause * 2)
