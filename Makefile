@@ -1,6 +1,7 @@
 # The two set-up commands of the README.
 #   make demo   install, record a scripted demonstration session, show and export it
-#   make test   install what the tests need, then run the whole suite
+#   make test   install what the tests need, then run the whole suite on 4 workers (pytest-xdist;
+#               the tests mostly wait on shells and daemons); pytest -m "not slow" skips the end to end
 .PHONY: demo test lint bench
 
 demo:
@@ -9,7 +10,7 @@ demo:
 
 test:
 	bash scripts/install-deps.sh test
-	python3 -m pytest -q
+	python3 -m pytest -q -n 4
 
 lint:
 	ruff check . && ruff format --check .

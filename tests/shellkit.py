@@ -4,7 +4,9 @@
 and opens interactive shells in it, each with a minimal rc file that sets a
 plain prompt and (unless told otherwise) loads the hook exactly as a user
 does, from the output of ``recorder hook SHELL``. :class:`Shell` types lines
-into its pane and waits for the next prompt, so a test reads like a session.
+into its pane and waits for what the pane shows (the next prompt, a continuation
+prompt, the program in the foreground), so a test reads like a session and never
+sleeps for a fixed time.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libtmux
+from waitkit import wait_until
 
 PROMPT = "READY> "
+CONTINUATION = "> "  # PS2
+# Generous: a loaded machine (other work, a parallel run) is slower, never different.
+TIMEOUT = 60.0
 SHELLS = ("bash", "zsh")
 _hook_cache: dict[str, str] = {}
 
@@ -53,27 +58,81 @@ class Shell:
         return self.pane.pane_id
 
     def screen(self) -> list[str]:
+        """Every line of the pane, its history included."""
         return self.pane.capture_pane(start="-", end="-")
 
     def text(self) -> str:
         return "\n".join(self.screen())
+
+    def visible(self) -> list[str]:
+        """The lines on the pane's screen now (a full-screen program's, if one runs)."""
+        return self.pane.capture_pane()
+
+    def show(self, fmt: str) -> str:
+        """A tmux format of the pane, e.g. ``#{pane_current_command}``."""
+        return "".join(self.lab.tmux("display-message", "-p", "-t", self.pane_id, fmt)).strip()
+
+    def cursor_line(self) -> str:
+        row = int(self.show("#{cursor_y}"))
+        lines = self.visible()
+        return lines[row] if row < len(lines) else ""
 
     def prompt_count(self) -> int:
         mark = PROMPT.rstrip()
         # Type-ahead is echoed before the prompt that reads it, so count prompts anywhere.
         return sum(line.count(mark) for line in self.screen())
 
-    def wait_prompt(self, count: int | None = None, timeout: float = 20.0) -> None:
+    def wait_prompt(self, count: int | None = None, timeout: float = TIMEOUT) -> None:
         want = self.prompts + 1 if count is None else count
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.prompt_count() >= want:
-                self.prompts = want
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"{self.kind} in {self.pane_id}: no prompt #{want}:\n{self.text()}")
+        try:
+            wait_until(lambda: self.prompt_count() >= want, timeout=timeout, interval=0.05)
+        except AssertionError:
+            raise AssertionError(
+                f"{self.kind} in {self.pane_id}: no prompt #{want}:\n{self.text()}"
+            ) from None
+        self.prompts = want
 
-    def run(self, line: str, wait: bool = True, timeout: float = 20.0) -> None:
+    def wait_foreground(self, program: str, timeout: float = TIMEOUT) -> None:
+        """Wait until ``program`` is the pane's foreground process (it runs, keys go to it)."""
+        try:
+            wait_until(
+                lambda: self.show("#{pane_current_command}") == program,
+                timeout=timeout,
+                interval=0.05,
+            )
+        except AssertionError:
+            now = self.show("#{pane_current_command}")
+            raise AssertionError(
+                f"{self.kind} in {self.pane_id}: {program} not in the foreground ({now}):\n"
+                + self.text()
+            ) from None
+
+    def wait_visible(self, text: str, timeout: float = TIMEOUT) -> None:
+        """Wait until ``text`` is on the pane's screen."""
+        try:
+            wait_until(
+                lambda: any(text in line for line in self.visible()),
+                timeout=timeout,
+                interval=0.05,
+            )
+        except AssertionError:
+            screen = "\n".join(self.visible())
+            raise AssertionError(f"{self.kind} in {self.pane_id}: no {text!r}:\n{screen}") from None
+
+    def wait_continuation(self, timeout: float = TIMEOUT) -> None:
+        """Wait until the shell asks for the rest of a command (PS2 at the cursor)."""
+        try:
+            wait_until(
+                lambda: self.cursor_line().rstrip() == CONTINUATION.rstrip(),
+                timeout=timeout,
+                interval=0.05,
+            )
+        except AssertionError:
+            raise AssertionError(
+                f"{self.kind} in {self.pane_id}: no continuation prompt:\n{self.text()}"
+            ) from None
+
+    def run(self, line: str, wait: bool = True, timeout: float = TIMEOUT) -> None:
         """Type ``line`` (newlines included) and Enter; wait for the next prompt."""
         self.log.append(line)
         parts = line.split("\n")
@@ -82,11 +141,11 @@ class Shell:
                 self.pane.send_keys(part, enter=False, literal=True)
             self.pane.send_keys("", enter=True)
             if i < len(parts) - 1:
-                time.sleep(0.05)
+                self.wait_continuation(timeout=timeout)
         if wait:
             self.wait_prompt(timeout=timeout)
 
-    def run_bytes(self, data: bytes, timeout: float = 20.0) -> None:
+    def run_bytes(self, data: bytes, timeout: float = TIMEOUT) -> None:
         """Type raw bytes (e.g. Latin-1), then Enter."""
         self.lab.tmux("send-keys", "-t", self.pane_id, "-H", *[f"{b:02x}" for b in data])
         self.pane.send_keys("", enter=True)
@@ -182,13 +241,3 @@ class ShellLab:
 
 def _sh_quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
-
-
-def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -9,14 +9,16 @@ import stat
 import subprocess
 import time
 
+import pytest
 from click.testing import CliRunner
+from spoolkit import command_lines, shell_spool
 
 from recorder.cli import cli
 from recorder.paths import Layout
 from recorder.store import WriterLock, open_reader
-from tests.spoolkit import command_lines, shell_spool
 
 
+@pytest.mark.slow
 def test_start_status_task_show_stop(run_cli, recorder_home):
     started = run_cli("start", "--name", "dataloader bug")
     session = started.stdout.strip()
@@ -52,6 +54,7 @@ def test_start_status_task_show_stop(run_cli, recorder_home):
     assert "fix the dataloader" in human and session in human
 
 
+@pytest.mark.slow
 def test_active_marker_follows_start_pause_resume_stop(run_cli, recorder_home):
     """state/active.<session> exists exactly while the session records unpaused: the shell
     hooks' one check per command. A marker left by a session that did not end is cleared."""
@@ -68,6 +71,7 @@ def test_active_marker_follows_start_pause_resume_stop(run_cli, recorder_home):
     assert list(lay.state.glob("active.*")) == []
 
 
+@pytest.mark.slow
 def test_home_is_owner_only(run_cli, recorder_home):
     run_cli("start")
     run_cli("stop")
@@ -78,6 +82,7 @@ def test_home_is_owner_only(run_cli, recorder_home):
         assert mode & 0o077 == 0, f"{path} is {mode:o}"
 
 
+@pytest.mark.slow
 def test_start_while_recording_says_so_and_changes_nothing(run_cli):
     first = run_cli("start").stdout.strip()
     again = run_cli("start", "--name", "other", check=False)
@@ -92,6 +97,7 @@ def test_start_while_recording_says_so_and_changes_nothing(run_cli):
     assert len(run_cli("sessions", "--json").stdout.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_two_starts_at_once_open_one_session(run_cli, recorder_home):
     import shutil
 
@@ -110,6 +116,7 @@ def test_two_starts_at_once_open_one_session(run_cli, recorder_home):
     assert len(run_cli("sessions", "--json").stdout.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_stale_pid_and_socket_files_are_cleaned(run_cli, recorder_home):
     lay = Layout(recorder_home)
     run_cli("config")  # creates the home

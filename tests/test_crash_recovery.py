@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import pytest
+from logkit import log_sql
+from spoolkit import command_lines, shell_spool
+from waitkit import wait_until
 
 from recorder import client
 from recorder.errors import RequestRefused
 from recorder.eventlog import open_log
 from recorder.paths import Layout
-from tests.logkit import log_sql
-from tests.spoolkit import command_lines, shell_spool
+
+pytestmark = pytest.mark.slow  # end to end: daemons killed and restarted
 
 COMMANDS = 150_000  # 300,000 spool lines, ~45 MB: several ingest chunks
 
@@ -39,13 +41,9 @@ def test_sigkill_during_ingest_then_restart(run_cli, recorder_home, monkeypatch)
     shell_spool(lay).write_bytes(command_lines(session, COMMANDS))
     os.kill(pid, signal.SIGCONT)
 
-    deadline = time.monotonic() + 120
-    seen = 0
-    while time.monotonic() < deadline:
-        seen = count_commands(lay)[0]
-        if seen > 0:
-            break
-        time.sleep(0.02)
+    seen = wait_until(
+        lambda: count_commands(lay)[0], timeout=120, interval=0.02, what="a first transaction"
+    )
     os.kill(pid, signal.SIGKILL)
     assert 0 < seen < COMMANDS, f"kill landed outside the ingest ({seen} of {COMMANDS})"
 

@@ -6,6 +6,8 @@ import ast
 import inspect
 from pathlib import Path
 
+import pytest
+
 import recorder.errors as errors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +82,7 @@ def test_the_cli_translates_errors_in_one_place():
     assert catches == []
 
 
+@pytest.mark.slow
 def test_bad_arguments_get_one_clean_line(run_cli):
     run_cli("start")
     run_cli("stop")

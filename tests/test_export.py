@@ -16,6 +16,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from sessionkit import T0, SessionScript, export_rows
 
 from exporters.jobs import ExportOptions
 from exporters.pipeline import export
@@ -23,7 +24,6 @@ from exporters.redaction import ExportRedaction
 from recorder.cli import cli
 from recorder.errors import ExportError
 from schemas.arrow import EXPORT_TABLES, export_schema, export_spec
-from tests.test_export_sessions import T0, SessionScript, export_rows
 
 TOKEN = "ghp_FAKEfake0123456789FAKEfake0123456789"
 
@@ -105,6 +105,7 @@ def load_with_hf(path: Path, tmp_path: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_hugging_face_datasets_loads_each_config_offline(lay, tmp_path):
     busy_session(lay).end().ingest()
     out = tmp_path / "dataset"
@@ -377,6 +378,7 @@ def test_output_directory_must_be_new_empty_or_an_earlier_export(lay, tmp_path):
     assert run_export_command("--out", str(empty)).exit_code == 0
 
 
+@pytest.mark.slow
 def test_export_while_recording_reads_through_the_daemon(run_cli, lay, tmp_path):
     session = run_cli("start", "--name", "live").stdout.strip()
     try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from sessionkit import SessionScript, export_rows
+
 from exporters.steps import OUTPUT_TAIL_CHARS, TERMINAL_CHARS
-from tests.test_export_sessions import SessionScript, export_rows
 
 
 def test_file_changes_while_a_command_runs_are_its_outcome(lay, tmp_path):

@@ -6,15 +6,17 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
-from test_files_helpers import (
+import pytest
+from filekit import (
     WatchedRepo,
     changes_of,
     collector_status,
     file_events,
     wait_for_events,
 )
+from logkit import log_sql
+from waitkit import wait_until
 
 from recorder import client
 from recorder import records as R
@@ -23,7 +25,9 @@ from recorder.eventlog import open_log
 from recorder.paths import layout
 from recorder.session import active_session
 from recorder.spool import SpoolWriter, spool_name
-from tests.logkit import log_sql
+
+# End to end: a daemon watching 10,000 files. Alone: the burst's end is timed (see conftest).
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 EXISTING = 2000
 CREATED = 8000
@@ -110,9 +114,7 @@ def test_ten_thousand_file_burst(tmp_path, run_cli):
         assert created["hash_after"] == hash_bytes(b"generated 3 42\n")
 
     # Back to idle at once, and a save right after the burst is an ordinary event.
-    deadline = time.monotonic() + 30
-    while collector_status()["pending_paths"] and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not collector_status()["pending_paths"], what="no pending paths")
     (wr.repo / "f.py").write_text("a\nB\nc\n")
     rows = wait_for_events(lambda rows: ("save", "f.py", None) in changes_of(rows))
     save = [r for r in rows if r["event_type"] == "save"]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
-from test_files_helpers import WatchedRepo, changes_of, wait_for_events
+import pytest
+from filekit import WatchedRepo, changes_of, wait_for_events
+from logkit import log_sql, stored_blobs
+
+pytestmark = pytest.mark.slow  # end to end: daemons, a watched tree
 
 from recorder.paths import layout
-from tests.logkit import log_sql, stored_blobs
 
 
 def test_no_phantom_edits_at_the_next_start_under_home(tmp_path, run_cli, monkeypatch):

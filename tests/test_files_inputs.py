@@ -10,26 +10,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
-from test_files_helpers import (
-    WatchedRepo,
+from filekit import (
     changes_of,
     collector_status,
     file_events,
     wait_for_events,
     wait_ready,
 )
+from logkit import stored_blobs
 
 from recorder.collectors.snapshots import hash_bytes
 from recorder.paths import layout
-from tests.logkit import stored_blobs
 
-
-@pytest.fixture
-def wr(tmp_path, run_cli) -> WatchedRepo:
-    return WatchedRepo(tmp_path, run_cli)
+pytestmark = pytest.mark.slow  # end to end: a daemon watching a real repository
 
 
 def all_blob_contents() -> list[bytes]:
@@ -211,7 +206,6 @@ def test_watched_directory_that_disappears_and_comes_back(wr, tmp_path, run_cli)
     rows = wait_for_events(lambda rows: ("delete", "notes.txt", None) in changes_of(rows))
     assert any("disappeared" in w for w in collector_status()["warnings"])
     other.mkdir()
-    time.sleep(0.2)
     (other / "back.txt").write_text("back\n")
     rows = wait_for_events(
         lambda rows: ("create", "back.txt", None) in changes_of(rows), timeout=30

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
-from test_files_helpers import (
+import pytest
+from filekit import (
     WatchedRepo,
     changes_of,
     collector_status,
     file_events,
     wait_ready,
 )
+from waitkit import wait_until
 
 from recorder.paths import layout
 from recorder.spool import producer_alive
+
+pytestmark = pytest.mark.slow  # end to end: daemons started, stopped and killed
 
 
 def offline(rows: list[dict]) -> list[dict]:
@@ -65,14 +68,11 @@ def test_after_a_crash_nothing_is_reported_twice(tmp_path, run_cli):
     wr = WatchedRepo(tmp_path, run_cli)
     wr.start()
     (wr.repo / "f.py").write_text("a\nB\nc\n")
-    deadline = time.monotonic() + 30
-    while collector_status()["events"] < 1:  # spooled (perhaps not yet ingested)
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # Spooled (perhaps not yet ingested).
+    wait_until(lambda: collector_status()["events"] >= 1, what="the live save")
     pid = int(layout().pid_file.read_text())
     os.kill(pid, signal.SIGKILL)  # the live save may still be only in the spool
-    while producer_alive(pid):
-        time.sleep(0.05)
+    wait_until(lambda: not producer_alive(pid), what="the daemon to die")
     (wr.repo / "f.py").write_text("a\nB\nC\n")
     # The session still records: `start` says so (exit 1) and restarts the daemon.
     proc = run_cli("start", "--watch", str(wr.repo), check=False)

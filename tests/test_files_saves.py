@@ -10,20 +10,17 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
-from test_files_helpers import WatchedRepo, changes_of, git, wait_for_events
+from filekit import changes_of, collector_status, git, wait_for_events
+from waitkit import wait_until
 
 from recorder.collectors.snapshots import hash_bytes
 
+pytestmark = pytest.mark.slow  # end to end: a daemon watching a real repository
+
 EXPECTED_DIFF = "--- a/f.py\n+++ b/f.py\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
 NEW = "a\nB\nc\n"
-
-
-@pytest.fixture
-def wr(tmp_path, run_cli) -> WatchedRepo:
-    return WatchedRepo(tmp_path, run_cli)
 
 
 def in_place(path):
@@ -222,12 +219,13 @@ def test_git_checkout(wr):
 
 
 def test_rapid_saves_of_one_file_coalesce_to_the_final_content(wr):
-    wr.start()
+    seen = wr.start()["raw_events"]
     path = wr.repo / "f.py"
     for i in range(20):
         path.write_text(f"a\nb{i}\nc\n")
     path.write_text(NEW)
-    time.sleep(0.05)
+    # The collector has the writes' first events; stop waits for the rest to go quiet.
+    wait_until(lambda: collector_status()["raw_events"] > seen, what="the writes' events")
     rows = wr.stop()
     assert changes_of(rows) == [("save", "f.py", None)]
     assert rows[-1]["diff"] == EXPECTED_DIFF

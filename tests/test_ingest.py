@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from spoolkit import command_lines, open_session_records, shell_spool
 
 from recorder.ingest import Ingester, quarantine_count
 from recorder.store import WriterLock, open_writer
-from tests.spoolkit import command_lines, open_session_records, shell_spool
 
 
 def ingest_all(lay):

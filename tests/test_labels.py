@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sessionkit import SessionScript, export_rows
 
 from exporters import labels
 from exporters.labels import command_key, is_failure, is_test_or_build
-from tests.test_export_sessions import SessionScript, export_rows
 
 PY_TRACEBACK = 'Traceback (most recent call last):\n  File "t.py", line 1\nValueError: x\n'
 

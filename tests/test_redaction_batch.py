@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from redactkit import KEY
 
 from recorder.redaction import PersonalInfo, Redactor, engine
 
-KEY = bytes(range(32))
 GHP = "ghp_" + "FAKEfake0123456789FAKEfake0123456789"
 
 

@@ -7,36 +7,22 @@ import hashlib
 import hmac
 import random
 import re
-import time
 
 import pytest
+from redactkit import KEY, PERSON
 
 from recorder.errors import LeakFound, RecorderError, RuleError
 from recorder.redaction import PersonalInfo, Redactor
 from recorder.redaction import engine as engine_module
 from recorder.redaction.rules import RULESET_VERSION
 
-KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
-PERSON = PersonalInfo(
-    usernames=("jdoe42",),
-    names=("Jane Doe",),
-    hostnames=("jdoe-laptop",),
-    home_dirs=("/home/jdoe42",),
-    emails=("jane.doe@example.org",),
-    addresses=("10.11.12.13",),
-)
 GHP = "ghp_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0UvWxYz"  # fake, right shape
 SECRET = "<SECRET:[a-z0-9-]+:[0-9a-f]{6}>"
 rng = random.Random(7)
 HEX64 = "".join(rng.choice("0123456789abcdef") for _ in range(64))
 HEX128 = HEX64 + HEX64[::-1]
 BLOB = base64.b64encode(rng.randbytes(300)).decode()
-
-
-@pytest.fixture(scope="module")
-def redactor() -> Redactor:
-    return Redactor(KEY, personal=PERSON)
 
 
 NEGATIVES = [
@@ -312,13 +298,14 @@ def test_redact_many_on_a_big_batch(redactor):
     assert results[5].text == texts[5]
 
 
-def test_redact_many_is_fast_on_clean_short_strings():
+def test_redact_many_leaves_many_clean_short_strings_as_they_are():
+    # Its speed is measured by benchmarks/redaction_bench.py (redact_many, 100k short lines).
     redactor = Redactor(KEY, personal=False)
     texts = [f"2026-11-25 INFO epoch {i % 7} step {i} loss 0.{i % 997:03d}" for i in range(100_000)]
-    started = time.process_time()
     results = redactor.redact_many(texts)
-    assert time.process_time() - started < 3.0
+    assert len(results) == len(texts)
     assert all(not r.findings for r in results)
+    assert [r.text for r in results] == texts
 
 
 def test_secrets_at_chunk_boundaries_are_found(redactor):

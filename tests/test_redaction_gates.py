@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from redactkit import KEY
 
 from recorder.redaction import RULES, PersonalInfo, Redactor
 from recorder.redaction.matcher import _BEFORE, _WORD_BYTES, _decide, compile_rule, rule_spans
 
-KEY = bytes(range(32))
 GATED = [r for r in RULES if compile_rule(r).gate is not None]
 PIECES = (
     *("::", ":", ":::", ".", "\n", " ", "\t", "/", "_", "-", "é", "[", "]", "%", "x", "py"),

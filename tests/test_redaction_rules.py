@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from recorder.redaction import RULES, Redactor
+from recorder.redaction import RULES
 from recorder.redaction.checks import CHECKS
 from recorder.redaction.matcher import rule_catches
 from recorder.redaction.rules import CATEGORIES, RULESET_DIGEST, RULESET_VERSION, table_digest
-
-KEY = bytes(range(32))
-
-
-@pytest.fixture(scope="module")
-def redactors() -> dict[bool, Redactor]:
-    return {flag: Redactor(KEY, personal=flag) for flag in (False, True)}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])

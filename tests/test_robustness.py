@@ -15,7 +15,6 @@ from click.testing import CliRunner
 
 from recorder.cli import cli
 from recorder.errors import SpoolError
-from recorder.paths import Layout
 from recorder.spool import SpoolWriter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,20 +31,7 @@ def test_full_disk_keeps_records_pending_and_raises_one_error(tmp_path):
     assert json.loads(writer.path.read_text()) == {"v": 1, "type": "event"}
 
 
-@pytest.fixture
-def tiny_spool(recorder_home):
-    """The spool directory on a 64 KiB tmpfs, so that the disk really fills up."""
-    spool = Layout(recorder_home).ensure().spool
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(spool)],
-        capture_output=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("needs root to mount a tmpfs")
-    yield spool
-    subprocess.run(["umount", "-l", str(spool)], check=False)
-
-
+@pytest.mark.slow
 def test_cli_on_a_full_disk_is_one_clear_line(run_cli, tiny_spool):
     run_cli("start")
     run_cli("task", "before the disk filled")
@@ -97,6 +83,7 @@ def test_doctor_fails_on_an_open_home(recorder_home):
     assert "FAIL home" not in result.output
 
 
+@pytest.mark.slow
 def test_wheel_ships_schemas_hooks_and_exporters(tmp_path):
     out = tmp_path / "wheel"
     subprocess.run(

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
 import pytest
+from filekit import changes_of, wait_for_events
+from logkit import log_sql
+from schemakit import validate_event, validate_spool_record
+from spoolkit import command_lines, shell_spool
 
 import schemas
 from recorder.paths import Layout
-from tests.logkit import log_sql
-from tests.schemacheck import validate_event, validate_spool_record
-from tests.spoolkit import command_lines, shell_spool
 
 
 def all_events(lay: Layout) -> list[dict]:
     return log_sql(lay, "SELECT * FROM events ORDER BY seq")
 
 
+@pytest.mark.slow
 def test_captured_events_match_their_schemas(run_cli, recorder_home):
     lay = Layout(recorder_home)
     session = run_cli("start").stdout.strip()
@@ -34,6 +37,7 @@ def test_captured_events_match_their_schemas(run_cli, recorder_home):
         validate_event(event)
 
 
+@pytest.mark.slow
 def test_a_wrong_event_fails_its_schema(run_cli, recorder_home):
     run_cli("start")
     run_cli("task", "x")
@@ -44,6 +48,7 @@ def test_a_wrong_event_fails_its_schema(run_cli, recorder_home):
         validate_event(event)
 
 
+@pytest.mark.slow
 def test_control_spool_records_match_the_spool_schema(run_cli, recorder_home):
     lay = Layout(recorder_home)
     run_cli("start", "--name", "s")
@@ -67,12 +72,8 @@ def test_every_schema_file_is_a_valid_schema():
     jsonschema.Draft202012Validator.check_schema(schemas.load("spool_record.json"))
 
 
-def test_captured_file_events_match_their_schemas(run_cli, tmp_path):
-    import os
-
-    from test_files_helpers import WatchedRepo, changes_of, wait_for_events
-
-    wr = WatchedRepo(tmp_path, run_cli)
+@pytest.mark.slow
+def test_captured_file_events_match_their_schemas(run_cli, wr):
     wr.start()
     wr.write("f.py", "a\nB\nc\n")
     new = wr.write("pkg/new.py", "x = 1\n")

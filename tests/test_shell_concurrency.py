@@ -6,12 +6,11 @@ import os
 import signal
 from collections import Counter
 
-from tests import shell_fixtures
-from tests.shell_fixtures import commands, flush, wait_commands
-from tests.shellkit import wait_until
+import pytest
+from commandkit import commands, flush, wait_commands
+from waitkit import wait_until
 
-lab = shell_fixtures.lab
-session = shell_fixtures.session
+pytestmark = pytest.mark.slow  # end to end: real shells in tmux, with a daemon
 
 SHELL_COUNT = 20
 PER_SHELL = 8

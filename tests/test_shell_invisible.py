@@ -9,12 +9,9 @@ import shutil
 import subprocess
 
 import pytest
+from commandkit import wait_commands
 
-from tests import shell_fixtures
-from tests.shell_fixtures import wait_commands
-
-lab = shell_fixtures.lab
-session = shell_fixtures.session
+pytestmark = pytest.mark.slow  # end to end: real shells in tmux, with a daemon
 
 PROBE_BASH = [
     "echo start",

@@ -6,16 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 
 import pytest
-
-from tests import shell_fixtures
-from tests.shell_fixtures import commands, wait_commands
-from tests.shellkit import SHELLS
-
-lab = shell_fixtures.lab
-session = shell_fixtures.session
+from commandkit import commands, wait_commands
+from shellkit import SHELLS
+from waitkit import wait_until
 
 
 @pytest.mark.parametrize("kind", SHELLS)
@@ -26,6 +21,7 @@ def test_hook_prints_the_snippet_with_the_home(kind, run_cli, recorder_home):
     assert "RECORDER_HOOK_PID" in rest and "cmd.start" in rest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SHELLS)
 def test_doctor_sees_the_hook_in_this_shell_only(kind, lab, tmp_path):
     hooked, plain = lab.spawn(kind), lab.spawn(kind, hooked=False)
@@ -36,6 +32,7 @@ def test_doctor_sees_the_hook_in_this_shell_only(kind, lab, tmp_path):
     assert "WARN shell hook: not loaded" in (tmp_path / "plain.txt").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SHELLS)
 def test_without_a_daemon_commands_are_spooled_then_ingested(kind, lab, session, lay, run_cli):
     sh = lab.spawn(kind)
@@ -49,6 +46,7 @@ def test_without_a_daemon_commands_are_spooled_then_ingested(kind, lab, session,
     assert "rror" not in sh.text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SHELLS)
 def test_deleted_home_and_disabled_recording_are_silent(kind, lab, session, lay, recorder_home):
     sh = lab.spawn(kind)
@@ -69,9 +67,7 @@ def test_deleted_home_and_disabled_recording_are_silent(kind, lab, session, lay,
     for word in ("No such file", "rror", "cannot", "denied"):
         assert word not in after, after
     # The daemon has nothing left to write into, and no `recorder stop` can reach it: it ends.
-    deadline = time.monotonic() + 10
-    while _alive(daemon_pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not _alive(daemon_pid), what="the daemon to end")
     assert not _alive(daemon_pid)
 
 

@@ -1,4 +1,4 @@
-"""Shared helpers of the file collector tests: a watched git repository and the log's file events.
+"""The file collector tests' helpers: a watched git repository and the log's file events.
 
 Each test runs the installed CLI (`recorder start --watch DIR`) in the test's own
 RECORDER_HOME, changes real files, stops (which drains) and reads the events
@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
+
+from logkit import log_sql
+from waitkit import wait_until
 
 from recorder import client
 from recorder.paths import layout
-from tests.logkit import log_sql
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -58,15 +59,18 @@ def collector_status() -> dict:
 
 
 def wait_ready(timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    status: dict = {}
-    while time.monotonic() < deadline:
-        status = collector_status()
-        if status.get("state") == "ready":
-            return status
-        assert status.get("state") != "failed", status
-        time.sleep(0.05)
-    raise AssertionError(f"the file collector did not get ready: {status}")
+    """Wait until the file collector has recovered, watched and scanned its roots."""
+    seen: dict = {}
+
+    def ready() -> dict | None:
+        seen.update(collector_status())
+        assert seen.get("state") != "failed", seen
+        return dict(seen) if seen.get("state") == "ready" else None
+
+    try:
+        return wait_until(ready, timeout=timeout, what="the file collector to get ready")
+    except AssertionError:
+        raise AssertionError(f"the file collector did not get ready: {seen}") from None
 
 
 def file_events(kinds: tuple[str, ...] | None = None) -> list[dict]:
@@ -80,17 +84,22 @@ def file_events(kinds: tuple[str, ...] | None = None) -> list[dict]:
     return rows
 
 
-def wait_for_events(predicate, timeout: float = 30.0, kinds=None) -> list[dict]:
+def wait_for_events(predicate, timeout: float = 60.0, kinds=None) -> list[dict]:
     """Flush the running daemon until the file events satisfy ``predicate``."""
-    deadline = time.monotonic() + timeout
     rows: list[dict] = []
-    while time.monotonic() < deadline:
+
+    def satisfied() -> bool:
         client.call(layout(), "flush")
-        rows = file_events(kinds)
-        if predicate(rows):
-            return rows
-        time.sleep(0.1)
-    raise AssertionError(f"timed out; file events so far: {[_brief(r) for r in rows]}")
+        rows[:] = file_events(kinds)
+        return bool(predicate(rows))
+
+    try:
+        wait_until(satisfied, timeout=timeout, interval=0.1, what="file events")
+    except AssertionError:
+        raise AssertionError(
+            f"timed out; file events so far: {[_brief(r) for r in rows]}"
+        ) from None
+    return rows
 
 
 def _brief(row: dict) -> tuple:

@@ -1,34 +1,18 @@
-"""Fixtures and event-log helpers shared by the tests/test_shell_*.py modules."""
+"""The log's command events, read back for the shell tests (tests/test_shell_*.py).
+
+The tests type into real shells (:mod:`shellkit`); these helpers flush the daemon
+and wait until what was typed is in the event log, then return it as rows.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
+from logkit import log_sql
+from waitkit import wait_until
 
 from recorder import client
 from recorder.paths import Layout
-from tests.logkit import log_sql
-from tests.shellkit import ShellLab, wait_until
-
-
-@pytest.fixture
-def lab(recorder_home, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    shells = ShellLab(Path(recorder_home), work)
-    yield shells
-    shells.close()
-
-
-@pytest.fixture
-def session(run_cli, lay):
-    """A recording session with its daemon; stopped (drained) at the end if still on."""
-    sid = run_cli("start", "--name", "shell-test").stdout.strip()
-    yield sid
-    if lay.recording_marker.exists():
-        run_cli("stop", check=False)
 
 
 def flush(lay: Layout) -> None:
@@ -63,7 +47,7 @@ def wait_piped(lay: Layout, shell) -> None:
         return any(p.endswith(f":{shell.pane_id}") and shell.lab.socket_name in p for p in panes)
 
     try:
-        wait_until(piped, timeout=20, what=f"pane {shell.pane_id} to be piped")
+        wait_until(piped, timeout=60, what=f"pane {shell.pane_id} to be piped")
     except AssertionError:
         status = client.call(lay, "status", timeout=30)
         regs = sorted(p.name for p in lay.state.glob("pane.*"))
@@ -95,7 +79,7 @@ def wait_commands(
         return rows if len(rows) >= count else None
 
     try:
-        return wait_until(enough, timeout=30, interval=0.2, what=f"{count} commands")
+        return wait_until(enough, timeout=60, interval=0.2, what=f"{count} commands")
     except AssertionError:
         got = [(r["command"], r["exit_code"]) for r in seen]
         raise AssertionError(f"wanted {count} commands, the log has {len(got)}: {got}") from None

@@ -8,12 +8,13 @@ exporter reads a real DuckDB event log.
 
 from __future__ import annotations
 
+from spoolkit import DEAD_PID
+
 from recorder import records as R
 from recorder.paths import Layout
 from recorder.recording import drain_without_daemon
 from recorder.spool import SpoolWriter, spool_name
 
-DEAD_PID = 999_999  # never a live process: drained spool files may be deleted
 T0 = 1_764_000_000.0  # 2025-11-24 16:00:00 UTC
 
 
