@@ -9,9 +9,9 @@ import pytest
 from filekit import WatchedRepo, changes_of, wait_for_events
 from logkit import log_sql, stored_blobs
 
-pytestmark = pytest.mark.slow  # end to end: daemons, a watched tree
-
 from recorder.paths import layout
+
+pytestmark = pytest.mark.slow  # end to end: daemons, a watched tree
 
 
 def test_no_phantom_edits_at_the_next_start_under_home(tmp_path, run_cli, monkeypatch):
