@@ -124,7 +124,7 @@ class EpisodeSplitter:
         self.paused = False
         if episode.repo is None and step[REPO]:
             episode.repo = step[REPO]
-        if step[HEAD]:
+        if step[HEAD] and step[REPO] in (None, episode.repo):  # not another repository's
             episode.start_commit = episode.start_commit or step[HEAD]
             episode.end_commit = step[HEAD]
         if step[END] > episode.latest_end:

@@ -30,6 +30,7 @@ from recorder.collectors import CollectorContext, build_collectors
 from recorder.config import load_config
 from recorder.errors import DaemonError, RecorderError, RequestRefused
 from recorder.eventlog import LocalLog, run_read
+from recorder.gitstate import GitState
 from recorder.ingest import Ingester, quarantine_count
 from recorder.paths import Layout, home_dir, private_umask
 from recorder.redaction.installed import build_redactor
@@ -65,7 +66,8 @@ class Daemon:
         try:
             self.lay.pid_file.write_text(f"{os.getpid()}\n")
             self.store = open_writer(self.lay)
-            self.ingester = Ingester(self.store, self.lay, build_redactor(self.lay, self.config))
+            redactor = build_redactor(self.lay, self.config)
+            self.ingester = Ingester(self.store, self.lay, redactor, git=GitState())
             # A backlog left by a dead daemon is ingested by the loop, chunk by chunk, while
             # the socket already answers: `recorder start` returns at once.
             self._start_server()
@@ -118,6 +120,8 @@ class Daemon:
                 self._drain()
             except Exception:
                 log.exception("final drain failed; the spool keeps the rest")
+            if self.ingester.git is not None:
+                self.ingester.git.close()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
