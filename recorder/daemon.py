@@ -1,6 +1,7 @@
 """The daemon: the single writer of the event log while a session records.
 
-It holds ``writer.lock``, ingests the spool every ``POLL_S`` seconds, runs the
+It holds ``writer.lock``, ingests the spool every ``POLL_S`` seconds (giving each
+shell command its git state, ``recorder.gitstate``), runs the
 daemon-side collectors (files, terminal output) and answers the CLI over an
 owner-only unix socket (status, the named reads of ``recorder.eventlog``, flush,
 stop; see ``protocol.py``). It exits after

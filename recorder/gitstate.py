@@ -141,7 +141,15 @@ class GitState:
                     out.append(GitAt(timeline.root, head.branch, head.commit))
         return out
 
+    def history(self, root: str) -> list[tuple[int, Head]]:
+        """The states known of the repository at ``root``, oldest first, with the moment
+        (Unix µs) each became current."""
+        with self._lock:
+            timeline = self._repos.get(root)
+            return list(zip(timeline.times, timeline.states, strict=True)) if timeline else []
+
     def watched(self) -> int:
+        """How many repositories are watched."""
         return self._watches.count() if self._watches else 0
 
     def close(self) -> None:
