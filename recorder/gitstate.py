@@ -121,25 +121,53 @@ class GitState:
         self._repos: OrderedDict[str, Timeline] = OrderedDict()  # least recently used first
         self._watches = GitWatches(self._changed, max_watched) if watch else None
 
-    def states_at(self, cwds: list[str | None], times_us: list[int | None]) -> list[GitAt | None]:
-        """The git state of each (cwd, start time); None outside any repository."""
+    def states_at(self, cwds: list[str | None], times_us: list[int]) -> list[GitAt | None]:
+        """The git state of each (cwd, start time in Unix µs); None outside any repository."""
+        import pyarrow as pa
+
+        columns = self.columns_at(pa.array(cwds, pa.string()), pa.array(times_us, pa.int64()))
+        rows = zip(*(c.to_pylist() for c in columns), strict=True)
+        return [GitAt(repo, branch, head) if repo else None for repo, branch, head in rows]
+
+    def columns_at(self, cwds, times_us):
+        """:meth:`states_at` over Arrow arrays (cwd strings, int64 Unix µs): the arrays
+        (repo, branch, head), null outside any repository and where unknown. Vectorised:
+        Python work per distinct cwd and per state, not per row."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(_array(cwds))
         now = time.monotonic()
-        repos = {cwd: self._repo_of(cwd, now) for cwd in dict.fromkeys(cwds) if cwd}
-        self._track(dict(r for r in repos.values() if r), now)
-        out: list[GitAt | None] = []
-        with self._lock:
-            for cwd, t_us in zip(cwds, times_us, strict=True):
-                repo = repos.get(cwd)
-                timeline = self._repos.get(repo[0]) if repo else None
-                if timeline is None:
-                    out.append(None)
-                    continue
-                head = timeline.at(t_us) if t_us is not None else None
-                if head is None:
-                    out.append(GitAt(timeline.root, None, None))
-                else:
-                    out.append(GitAt(timeline.root, head.branch, head.commit))
-        return out
+        repos = [self._repo_of(cwd, now) if cwd else None for cwd in encoded.dictionary.to_pylist()]
+        self._track(dict(r for r in repos if r), now)
+        with self._lock:  # copies: the watch may add states meanwhile
+            timelines = {
+                r[0]: (list(t.times), list(t.states))
+                for r in repos
+                if r and (t := self._repos.get(r[0]))
+            }
+        # Every (repo, branch, head) the rows may get, and per row its number: 0 is none.
+        choices: list[tuple] = [(None, None, None)]
+        number_of_root: dict[str, int] = {}
+        for root, (_, states) in timelines.items():
+            number_of_root[root] = len(choices)  # unknown: before the oldest state
+            choices.append((root, None, None))
+            choices += [(root, h.branch, h.commit) for h in states]
+        first_of_cwd = pa.array(
+            [number_of_root.get(r[0], 0) if r else 0 for r in repos], pa.int32()
+        )
+        first = pc.fill_null(pc.take(first_of_cwd, encoded.indices), 0)
+        times = pc.fill_null(_array(times_us), 0)
+        number = first
+        for root, (starts, _) in timelines.items():
+            mine = pc.equal(first, number_of_root[root])
+            later = first
+            for became in starts:  # the states that became current by then
+                later = pc.add(later, pc.cast(pc.greater_equal(times, became), pa.int32()))
+            number = pc.if_else(mine, later, number)
+        return tuple(
+            pc.take(pa.array([c[i] for c in choices], pa.string()), number) for i in range(3)
+        )
 
     def history(self, root: str) -> list[tuple[int, Head]]:
         """The states known of the repository at ``root``, oldest first, with the moment
@@ -206,6 +234,10 @@ class GitState:
             for timeline in self._repos.values():
                 if timeline.covers(path):
                     timeline.read()
+
+
+def _array(values):
+    return values.combine_chunks() if hasattr(values, "combine_chunks") else values
 
 
 def _relevant(path: str) -> bool:

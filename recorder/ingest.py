@@ -354,18 +354,12 @@ def with_git_state(good, git):
     import pyarrow.compute as pc
 
     is_start = pc.fill_null(pc.equal(good.column("type"), R.CMD_START), False)
-    rows = pc.indices_nonzero(is_start).to_pylist()
-    if not rows:
+    if not pc.any(is_start).as_py():
         return good
-    cwds = pc.take(good.column("cwd"), rows).to_pylist()
-    times = pc.take(good.column("ts"), rows).cast(pa.timestamp("us")).cast(pa.int64()).to_pylist()
-    found = git.states_at(cwds, times)
-    for column, attr in (("repo", "repo"), ("branch", "branch"), ("head", "head")):
-        values: list = [None] * len(good)
-        for row, state in zip(rows, found, strict=True):
-            if state is not None:
-                values[row] = getattr(state, attr)
-        filled = pc.coalesce(good.column(column), pa.array(values, good.schema.field(column).type))
+    cwds = pc.if_else(is_start, good.column("cwd"), pa.scalar(None, pa.string()))
+    times = good.column("ts").cast(pa.timestamp("us")).cast(pa.int64())
+    for column, values in zip(("repo", "branch", "head"), git.columns_at(cwds, times), strict=True):
+        filled = pc.coalesce(good.column(column), values.cast(good.schema.field(column).type))
         good = good.set_column(good.schema.get_field_index(column), column, filled)
     return good
 
