@@ -106,7 +106,7 @@ class EpisodeSplitter:
         self.paused = False
         if episode.repo is None and step.repo:
             episode.repo = step.repo
-        if step.head:
+        if step.head and step.repo in (None, episode.repo):  # not another repository's
             episode.start_commit = episode.start_commit or step.head
             episode.end_commit = step.head
         if step.end > episode.latest_end:

@@ -1,6 +1,7 @@
 """The daemon: the single writer of the event log while a session records.
 
-It holds ``writer.lock``, ingests the spool every ``POLL_S`` seconds, runs the
+It holds ``writer.lock``, ingests the spool every ``POLL_S`` seconds (giving each
+shell command its git state, ``recorder.gitstate``), runs the
 daemon-side collectors (files, terminal output) and answers the CLI over an
 owner-only unix socket (status, the named reads of ``recorder.eventlog``, flush,
 stop; see ``protocol.py``). It exits after
@@ -30,6 +31,7 @@ from recorder.collectors import CollectorContext, build_collectors
 from recorder.config import load_config
 from recorder.errors import DaemonError, RecorderError, RequestRefused
 from recorder.eventlog import LocalLog, run_read
+from recorder.gitstate import GitState
 from recorder.ingest import Ingester, quarantine_count
 from recorder.paths import Layout, home_dir, private_umask
 from recorder.redaction.installed import build_redactor
@@ -65,7 +67,8 @@ class Daemon:
         try:
             self.lay.pid_file.write_text(f"{os.getpid()}\n")
             self.store = open_writer(self.lay)
-            self.ingester = Ingester(self.store, self.lay, build_redactor(self.lay, self.config))
+            redactor = build_redactor(self.lay, self.config)
+            self.ingester = Ingester(self.store, self.lay, redactor, git=GitState())
             # A backlog left by a dead daemon is ingested by the loop, chunk by chunk, while
             # the socket already answers: `recorder start` returns at once.
             self._start_server()
@@ -118,6 +121,8 @@ class Daemon:
                 self._drain()
             except Exception:
                 log.exception("final drain failed; the spool keeps the rest")
+            if self.ingester.git is not None:
+                self.ingester.git.close()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

@@ -151,10 +151,11 @@ class Batch:
 class Ingester:
     """Moves spool records into the event log; owned by the one writer process."""
 
-    def __init__(self, store: Store, lay: Layout, redactor=None):
+    def __init__(self, store: Store, lay: Layout, redactor=None, git=None):
         self.store = store
         self.lay = lay
         self.redactor = redactor
+        self.git = git  # a recorder.gitstate.GitState: command starts get their git state
         self.offsets: dict[str, int] = dict(
             store.execute("SELECT file, ingested_to FROM spool_offsets").fetchall()
         )
@@ -247,7 +248,7 @@ class Ingester:
         raw = batch.register("raw_batch", lines_table(batch.chunks, batch.pending))
         parsed = parse_lines(batch, raw)
         batch.quarantine += invalid_lines(batch, parsed)
-        good = batch.register("good", valid_records(batch, parsed, self.redactor))
+        good = batch.register("good", valid_records(batch, parsed, self.redactor, self.git))
         seq_base = batch.register("seq_base", seq_base_table(self.max_seq))
         batch.execute("BEGIN TRANSACTION")
         try:
@@ -332,15 +333,35 @@ def invalid_lines(batch: Batch, parsed: str) -> list[BadLine]:
     return [BadLine(*row) for row in rows]
 
 
-def valid_records(batch: Batch, parsed: str, redactor):
-    """The valid records as Arrow, text redacted, with each new event's place in its session."""
+def valid_records(batch: Batch, parsed: str, redactor, git=None):
+    """The valid records as Arrow, with each new event's place in its session, the command
+    starts' git state (from their raw cwd) and text redacted."""
     good = _to_arrow(batch.con.sql(f"SELECT * FROM {parsed} WHERE reason IS NULL ORDER BY ord"))
     good = good.append_column("seq_offset", _seq_offsets(good))
+    if git is not None:
+        good = with_git_state(good, git)
     if redactor is None:
         return good.append_column("redactions", _null_json(len(good)))
     from recorder.redact_columns import redact_table
 
     return redact_table(redactor, good, R.TEXT_FIELDS)
+
+
+def with_git_state(good, git):
+    """Command starts get the repository, branch and HEAD of their cwd at their start time
+    (``recorder.gitstate``); a value a record carries itself is kept."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    is_start = pc.fill_null(pc.equal(good.column("type"), R.CMD_START), False)
+    if not pc.any(is_start).as_py():
+        return good
+    cwds = pc.if_else(is_start, good.column("cwd"), pa.scalar(None, pa.string()))
+    times = good.column("ts").cast(pa.timestamp("us")).cast(pa.int64())
+    for column, values in zip(("repo", "branch", "head"), git.columns_at(cwds, times), strict=True):
+        filled = pc.coalesce(good.column(column), values.cast(good.schema.field(column).type))
+        good = good.set_column(good.schema.get_field_index(column), column, filled)
+    return good
 
 
 def seq_base_table(max_seq: dict[str, int]):

@@ -89,6 +89,7 @@ def stop(lay: Layout) -> StopResult:
 def drain_without_daemon(lay: Layout):
     """Ingest the spool in this process, as the writer, when no daemon runs."""
     from recorder.config import load_config
+    from recorder.gitstate import GitState
     from recorder.redaction.installed import build_redactor
 
     lock = WriterLock(lay.writer_lock)
@@ -99,7 +100,9 @@ def drain_without_daemon(lay: Layout):
         try:
             config = load_config(lay)
             batch_bytes = config.settings.caps.ingest_batch_bytes
-            return Ingester(store, lay, build_redactor(lay, config)).drain(batch_bytes)
+            # No watches: a command gets a state only if .git says it was already current.
+            git = GitState(watch=False)
+            return Ingester(store, lay, build_redactor(lay, config), git).drain(batch_bytes)
         finally:
             store.close()
     finally:

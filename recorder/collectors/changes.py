@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 from recorder.collectors.debounce import Batch
 from recorder.collectors.filters import PathRules, Verdict, is_ignored_dir_name
-from recorder.collectors.gitinfo import Repo, RepoFinder
 from recorder.collectors.snapshots import (
     SECRET,
     FileState,
@@ -38,6 +37,7 @@ from recorder.collectors.snapshots import (
     stat_state,
 )
 from recorder.errors import NotAFile
+from recorder.gitinfo import Repo, RepoFinder
 
 log = logging.getLogger("recorder.files")
 

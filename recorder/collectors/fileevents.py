@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 
 from recorder import records as R
 from recorder.collectors.changes import CREATE, DELETE, Change
-from recorder.collectors.gitinfo import Head, read_head
 from recorder.collectors.roots import WatchedRoots
 from recorder.collectors.snapshots import (
     SECRET,
@@ -30,6 +29,7 @@ from recorder.collectors.snapshots import (
     path_text,
     unified_diff,
 )
+from recorder.gitinfo import Head, read_head
 
 SOURCE = "file"
 MANIFEST_VERSION = 1

@@ -25,7 +25,6 @@ from recorder.collectors.changes import Change, Tracker
 from recorder.collectors.debounce import ChangeQueue
 from recorder.collectors.fileevents import EventBuilder, command_at, manifest_bytes
 from recorder.collectors.filters import PathRules
-from recorder.collectors.gitinfo import RepoFinder
 from recorder.collectors.recovery import recover_index, wait_for_backlog
 from recorder.collectors.roots import WatchedRoots
 from recorder.collectors.snapshots import TEXT, BlobCache, Snapshot, blob_record, hash_bytes
@@ -38,6 +37,7 @@ from recorder.collectors.watcher import (
     watch_limit_message,
 )
 from recorder.errors import SpoolError
+from recorder.gitinfo import RepoFinder
 from recorder.ids import uuid7
 from recorder.spool import SpoolWriter, spool_name
 

@@ -1,10 +1,12 @@
-"""Repositories of watched files, and their branch and HEAD, read straight from ``.git``.
+"""Repositories, and their branch and HEAD, read straight from ``.git``.
 
 No ``git`` process is spawned: the repository of a directory is the nearest
 ancestor holding a ``.git`` directory or file (worktrees and submodules point to
 their git directory with a ``gitdir:`` line); the branch comes from ``HEAD`` and
-the commit from the ref file or ``packed-refs``. A directory outside any
-repository belongs to the watched root it lies under.
+the commit from the ref file or ``packed-refs`` (of the common directory, for a
+worktree). For the file collector, a directory outside any repository belongs to
+the watched root it lies under (:class:`RepoFinder`); the shell commands' git
+state (``recorder.gitstate``) uses :func:`find_git_dir` and :func:`read_head_written`.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class RepoFinder:
         found = self._repos.get(directory)
         if found is not None:
             return found
-        git_dir = _git_dir_at(directory)
+        git_dir = git_dir_at(directory)
         if git_dir is not None:
             found = Repo(directory, git_dir)
         else:
@@ -79,7 +81,20 @@ class RepoFinder:
 _NO_REPO = Repo("", None)
 
 
-def _git_dir_at(directory: str) -> Path | None:
+def find_git_dir(directory: str) -> tuple[str, Path] | None:
+    """The work tree and git directory of the repository holding ``directory``, if any."""
+    while True:
+        git_dir = git_dir_at(directory)
+        if git_dir is not None:
+            return directory, git_dir
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def git_dir_at(directory: str) -> Path | None:
+    """The git directory of a work tree whose top is ``directory`` (None if it is not one)."""
     dot_git = os.path.join(directory, ".git")
     try:
         if os.path.isdir(dot_git):
@@ -111,7 +126,7 @@ def read_head(git_dir: Path | None) -> Head:
 
 def resolve_ref(git_dir: Path, ref: str) -> str | None:
     """The commit a ref names, from its loose file or ``packed-refs`` (None for an unborn branch)."""
-    common = _common_dir(git_dir)
+    common = common_dir(git_dir)
     for base in (git_dir, common):
         value = _read_text(base / ref)
         if value:
@@ -126,7 +141,43 @@ def resolve_ref(git_dir: Path, ref: str) -> str | None:
     return None
 
 
-def _common_dir(git_dir: Path) -> Path:
+def read_head_written(git_dir: Path) -> tuple[Head, int | None]:
+    """:func:`read_head`, and when the files it came from were last written (Unix ns):
+    ``HEAD`` and the branch's loose ref, else ``packed-refs`` (None if HEAD is unreadable).
+
+    The files are stat'ed before and after the read, and it is read again if one of
+    them changed meanwhile, so the time belongs to the state read."""
+    for _ in range(3):
+        before = _written_ns(git_dir)
+        head = read_head(git_dir)
+        after = _written_ns(git_dir)
+        if before == after:
+            break
+    return head, after
+
+
+def _written_ns(git_dir: Path) -> int | None:
+    head_file = git_dir / "HEAD"
+    head = _read_text(head_file)
+    times = [_mtime_ns(head_file)]
+    if head and head.startswith("ref:"):
+        ref = head[len("ref:") :].strip()
+        common = common_dir(git_dir)
+        loose = [t for t in (_mtime_ns(git_dir / ref), _mtime_ns(common / ref)) if t is not None]
+        times += loose or [_mtime_ns(common / "packed-refs")]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def common_dir(git_dir: Path) -> Path:
+    """Where a worktree's shared refs live (``commondir``); the git directory itself otherwise."""
     common = _read_text(git_dir / "commondir")
     if not common:
         return git_dir
