@@ -9,16 +9,13 @@ commits the researcher was really on.
 from __future__ import annotations
 
 import pytest
+from commandkit import wait_commands, wait_piped
+from filekit import GIT_ENV, git, make_repo
+from logkit import log_sql
+from sessionkit import export_rows
+from shellkit import SHELLS
 
-from tests import shell_fixtures
-from tests.logkit import log_sql
-from tests.shell_fixtures import wait_commands, wait_piped
-from tests.shellkit import SHELLS
-from tests.test_export_sessions import export_rows
-from tests.test_files_helpers import GIT_ENV, git, make_repo
-
-lab = shell_fixtures.lab
-session = shell_fixtures.session
+pytestmark = pytest.mark.slow  # end to end: real shells in tmux, a daemon
 
 SHELL_ENV = {**GIT_ENV, "GIT_CONFIG_GLOBAL": "/dev/null"}
 NO_GIT = (None, None, None)

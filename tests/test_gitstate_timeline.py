@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 
+from filekit import git, make_repo
+from waitkit import wait_until
+
 from recorder.gitinfo import Head
 from recorder.gitstate import GitAt, GitState
-from tests.shellkit import wait_until
-from tests.test_files_helpers import git, make_repo
 
 
 def now_us() -> int:
