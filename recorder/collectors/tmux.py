@@ -32,13 +32,12 @@ from recorder.collectors import CollectorContext
 from recorder.collectors.terminal import CommandOutput, PaneStream
 from recorder.errors import SpoolError
 from recorder.paths import Layout
-from recorder.spool import RAW_SUFFIX, SpoolWriter, producer_alive, scrub_ingested, spool_name
+from recorder.spool import RAW_SUFFIX, SpoolWriter, scrub_ingested, spool_name
 
 log = logging.getLogger("recorder.tmux")
 
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
-SWEEP_EVERY_S = 30.0
 READ_CHUNK = 1 << 20
 
 
@@ -75,7 +74,6 @@ class TmuxCollector:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._next_liveness = 0.0
-        self._next_sweep = 0.0
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -139,9 +137,6 @@ class TmuxCollector:
                 self._detach(tap, close_pipe=False)
                 (self.lay.state / tap.key).unlink(missing_ok=True)
         self._flush()
-        if now >= self._next_sweep:
-            self._next_sweep = now + SWEEP_EVERY_S
-            sweep_shell_scratch(self.lay)
 
     def _attach(self, reg: Path) -> None:
         try:
@@ -239,14 +234,6 @@ def _pane_alive(tap: PaneTap) -> bool:
     except Exception:
         return False
     return not result.stderr and result.stdout == [tap.pane]
-
-
-def sweep_shell_scratch(lay: Layout) -> None:
-    """Remove the bash hook's scratch files (``state/.cmd.<pid>-<id>``) of shells that are gone."""
-    for path in lay.state.glob(".cmd.*"):
-        pid = path.name[len(".cmd.") :].split("-", 1)[0]
-        if pid.isdigit() and not producer_alive(int(pid)):
-            path.unlink(missing_ok=True)
 
 
 def make_collector(ctx: CollectorContext) -> TmuxCollector | None:
