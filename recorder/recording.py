@@ -88,16 +88,19 @@ def stop(lay: Layout) -> StopResult:
         session = close_session(lay)
         drained_by = "daemon"
         if client.stop_daemon(lay) is None:
-            drain_without_daemon(lay)
+            drain_without_daemon(lay, session.session_id)
             drained_by = "stop"
     with open_log(lay) as log:
         count = log.event_count(session.session_id)
     return StopResult(session, count, drained_by)
 
 
-def drain_without_daemon(lay: Layout):
-    """Ingest the spool in this process, as the writer, when no daemon runs."""
+def drain_without_daemon(lay: Layout, session_id: str | None = None):
+    """Ingest the spool in this process, as the writer, when no daemon runs; with the
+    session that stopped, first the raw output its panes printed meanwhile."""
+    from recorder.collectors import CollectorContext
     from recorder.collectors.scratch import ScratchSweeper
+    from recorder.collectors.tmux import finish_without_daemon
     from recorder.config import load_config
     from recorder.redaction.installed import build_redactor
 
@@ -109,6 +112,8 @@ def drain_without_daemon(lay: Layout):
         try:
             config = load_config(lay)
             batch_bytes = config.settings.caps.ingest_batch_bytes
+            if session_id is not None:
+                finish_without_daemon(CollectorContext(lay, config, session_id))
             report = Ingester(store, lay, build_redactor(lay, config)).drain(batch_bytes)
             ScratchSweeper(lay).sweep()
             return report

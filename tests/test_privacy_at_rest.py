@@ -153,21 +153,29 @@ def test_scratch_file_is_erased_once_ingested_without_the_tmux_collector(
     assert leaks(lay.home, [secret]) == {}
 
 
-def test_a_command_not_recorded_leaves_the_scratch_file_at_once_with_no_daemon(
+def test_with_the_daemon_gone_the_hook_empties_its_scratch_and_stop_frees_the_panes(
     lab, session, lay, run_cli
 ):
     bash = lab.spawn("bash")
+    wait_piped(lay, bash)
     bash.run("echo warm-up")
-    wait_commands(lay, 1)
+    wait_commands(lay, 1, with_output=True)
     os.kill(int(lay.pid_file.read_text()), signal.SIGKILL)
-    secret = token()
+    secret, printed = token(), token()
     bash.run(f" echo {secret} >/dev/null")  # space-prefixed: never recorded
-    # (The pane's raw bytes, piped by tmux, wait for a daemon to parse and free them.)
+    # The hook emptied its scratch file itself; the pane's raw bytes, which tmux still pipes,
+    # wait for a daemon, or for `recorder stop`, to parse and free them.
     assert leaks(lay.state, [secret]) == {}
-    assert leaks(lay.spool, [secret]).keys() <= {p.name for p in lay.spool.glob("tmux.*.raw")}
-    bash.run("echo after")
+    assert set(leaks(lay.home, [secret])) == {
+        str(p.relative_to(lay.home)) for p in lay.spool.glob("tmux.pane-*.raw")
+    }
+    bash.run(f"printf '%s%s\\n' ghp_ {printed[4:]}")
     run_cli("stop")
-    assert [r["command"] for r in commands(lay)] == ["echo warm-up", "echo after"]
+    rows = commands(lay)
+    assert len(rows) == 2 and rows[0]["command"] == "echo warm-up"
+    assert rows[1]["output"].startswith("<SECRET:github-token:")  # printed while no daemon ran
+    assert leaks(lay.home, [secret, printed]) == {}
+    assert not list(lay.spool.glob("tmux.pane-*.raw")) and not list(lay.state.glob("pane.*"))
 
 
 def test_erasing_the_scratch_file_while_bash_types_ahead_never_garbles_a_command(lab, session, lay):

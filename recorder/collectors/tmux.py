@@ -147,7 +147,7 @@ class TmuxCollector:
             return
         socket, pane = lines[0], lines[1]
         key = reg.name[len(REGISTRATION_PREFIX) :]
-        raw = self.lay.spool / spool_name("tmux", f"pane-{key}", RAW_SUFFIX)
+        raw = _raw_path(self.lay, key)
         tap = PaneTap(reg.name, socket, pane, raw, PaneStream(self.cap))
         problem = self._pipe(tap, socket, pane, raw)
         if problem:
@@ -234,6 +234,27 @@ def _pane_alive(tap: PaneTap) -> bool:
     except Exception:
         return False
     return not result.stderr and result.stdout == [tap.pane]
+
+
+def finish_without_daemon(ctx: CollectorContext) -> None:
+    """``recorder stop`` when the daemon is gone: the panes' pipes kept appending raw
+    output, which no one would parse or free. Parse each registered pane's raw file into
+    records, close its pipe and delete it, as a stopping collector does."""
+    registered = [
+        reg
+        for reg in _registrations(ctx.lay)
+        if _raw_path(ctx.lay, reg.name[len(REGISTRATION_PREFIX) :]).exists()
+    ]
+    if not registered:
+        return
+    collector = TmuxCollector(ctx)
+    for reg in registered:
+        collector._attach(reg)  # its raw file exists: no new pipe is started
+    collector.stop()
+
+
+def _raw_path(lay: Layout, key: str) -> Path:
+    return lay.spool / spool_name("tmux", f"pane-{key}", RAW_SUFFIX)
 
 
 def make_collector(ctx: CollectorContext) -> TmuxCollector | None:
