@@ -28,6 +28,7 @@ from typing import Any
 
 from recorder import protocol
 from recorder.collectors import CollectorContext, build_collectors
+from recorder.collectors.scratch import ScratchSweeper
 from recorder.config import load_config
 from recorder.errors import DaemonError, RecorderError, RequestRefused
 from recorder.eventlog import LocalLog, run_read
@@ -58,6 +59,7 @@ class Daemon:
         self.server: socketserver.UnixStreamServer | None = None
         self.last_error: str | None = None
         self.batch_bytes = self.config.settings.caps.ingest_batch_bytes
+        self.scratch = ScratchSweeper(lay)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -89,6 +91,7 @@ class Daemon:
             try:
                 with self.ingest_lock:
                     self.ingester.run_once(self.batch_bytes)
+                    self.scratch.sweep()
                     if time.monotonic() >= next_cleanup:
                         self.ingester.cleanup()
                         next_cleanup = time.monotonic() + CLEANUP_EVERY_S
@@ -101,6 +104,7 @@ class Daemon:
     def _drain(self) -> dict[str, Any]:
         with self.ingest_lock:
             report = self.ingester.drain(self.batch_bytes)
+            self.scratch.sweep()
         return {
             "events": report.events,
             "records": report.records,

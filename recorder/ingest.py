@@ -215,6 +215,7 @@ class Ingester:
         self.pending_count = batch.pending_after
         append_to_quarantine(self.lay, batch.quarantine)
         (self.lay.quarantine / _STAGED).unlink(missing_ok=True)
+        self._scrub(chunk.spool for chunk in chunks)  # in the log now: off the disk
         report.bytes = batch.bytes
         report.records = records
         report.events = sum(batch.new_events.values())
@@ -223,14 +224,21 @@ class Ingester:
         return report
 
     def cleanup(self) -> None:
-        """Scrub ingested bytes of live spool files and delete drained ones of dead producers."""
+        """Delete drained spool files of dead producers and erase the ingested bytes of the rest."""
+        live = []
         for spool in list_spool(self.lay.spool):
             if spool.kind != "jsonl":
                 continue
-            done = self.offsets.get(spool.name, 0)
-            if remove_if_drained(spool, done):
+            if remove_if_drained(spool, self.offsets.get(spool.name, 0)):
                 self._forget(spool.name)
-                continue
+            else:
+                live.append(spool)
+        self._scrub(live)
+
+    def _scrub(self, spools) -> None:
+        """Erase exactly the bytes of each spool file that are in the log (see spool.scrub_ingested)."""
+        for spool in spools:
+            done = self.offsets.get(spool.name, 0)
             self._scrubbed[spool.name] = scrub_ingested(
                 spool.path, done, self._scrubbed.get(spool.name, 0)
             )
@@ -256,10 +264,13 @@ class Ingester:
             in_batch = endings_in_batch(batch, good)
             batch.new_events = insert_events(batch, good, seq_base)
             matched = complete_earlier_commands(batch, good, in_batch)
-            unmatched = unmatched_endings(batch, parsed, matched)
+            unmatched = unmatched_endings(
+                batch, parsed, matched, redacted_endings(batch, good, parsed)
+            )
             batch.quarantine += expired_endings(batch, unmatched)
             batch.pending_after = keep_pending(batch, unmatched)
             save_offsets(batch)
+            batch.quarantine = redact_bad_lines(self.redactor, batch.quarantine)
             stage_quarantine(self.lay, batch)
             batch.execute("COMMIT")
         except Exception:
@@ -340,8 +351,8 @@ def valid_records(batch: Batch, parsed: str, redactor, git=None):
     good = good.append_column("seq_offset", _seq_offsets(good))
     if git is not None:
         good = with_git_state(good, git)
-    if redactor is None:
-        return good.append_column("redactions", _null_json(len(good)))
+    if redactor is None:  # (the parsed ``redactions``: those of a line kept in pending_lines)
+        return good
     from recorder.redact_columns import redact_table
 
     return redact_table(redactor, good, R.TEXT_FIELDS)
@@ -407,7 +418,17 @@ def complete_earlier_commands(batch: Batch, good: str, in_batch: str) -> str:
     return matched
 
 
-def unmatched_endings(batch: Batch, parsed: str, matched: str) -> str:
+def redacted_endings(batch: Batch, good: str, parsed: str) -> str:
+    """Endings and outputs whose text redaction changed, as lines of their redacted record.
+
+    Such a line waits in ``pending_lines`` (in the database file) in this form, with its
+    findings in ``redactions``, rather than as the raw spool line; lines with nothing to
+    redact keep their exact text.
+    """
+    return batch.create("redacted_endings", _REDACTED_ENDINGS_SQL.format(good=good, parsed=parsed))
+
+
+def unmatched_endings(batch: Batch, parsed: str, matched: str, redacted: str) -> str:
     """Endings and outputs with no command yet, each with when it was first seen."""
     import pyarrow as pa
 
@@ -420,7 +441,7 @@ def unmatched_endings(batch: Batch, parsed: str, matched: str) -> str:
             }
         ),
     )
-    sql = _UNMATCHED_SQL.format(parsed=parsed, matched=matched, seen=seen)
+    sql = _UNMATCHED_SQL.format(parsed=parsed, matched=matched, seen=seen, redacted=redacted)
     return batch.create("unmatched", sql, [batch.now])
 
 
@@ -454,6 +475,15 @@ def save_offsets(batch: Batch) -> None:
 
 
 # -- quarantine -----------------------------------------------------------------
+
+
+def redact_bad_lines(redactor, bad: list[BadLine]) -> list[BadLine]:
+    """Quarantined lines with their text redacted as a whole (a bad line may not even be
+    JSON), so that what is kept for the user to inspect holds no secret in plain text."""
+    if redactor is None or not bad:
+        return bad
+    results = redactor.redact_many([item.line for item in bad])
+    return [BadLine(item.file, r.text, item.reason) for item, r in zip(bad, results, strict=True)]
 
 
 def stage_quarantine(lay: Layout, batch: Batch) -> None:
@@ -518,12 +548,6 @@ def _seq_offsets(good):
     if offsets is None:
         return pa.nulls(len(good), pa.int64())
     return offsets
-
-
-def _null_json(n: int):
-    import pyarrow as pa
-
-    return pa.nulls(n, pa.string())
 
 
 # -- SQL ------------------------------------------------------------------------
@@ -656,10 +680,22 @@ WHERE type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND ord NOT IN (SELECT ord FROM 
 """
 
 _UNMATCHED_SQL = f"""
-SELECT p.ord, p.file, p.line, coalesce(s.first_seen, ?::TIMESTAMP) AS first_seen
-FROM {{parsed}} p LEFT JOIN {{seen}} s USING (ord)
+SELECT p.ord, p.file, coalesce(r.line, p.line) AS line,
+       coalesce(s.first_seen, ?::TIMESTAMP) AS first_seen
+FROM {{parsed}} p LEFT JOIN {{seen}} s USING (ord) LEFT JOIN {{redacted}} r USING (ord)
 WHERE p.reason IS NULL AND p.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}')
   AND p.ord NOT IN (SELECT ord FROM {{matched}})
+"""
+
+_JSON_FIELDS = ("extra", "redactions")
+_REDACTED_RECORD = ", ".join(
+    f"{k} := g.{k}::JSON" if k in _JSON_FIELDS else f"{k} := g.{k}" for k in R.RECORD_FIELDS
+)
+_TEXT_CHANGED = " OR ".join(f"g.{k} IS DISTINCT FROM p.{k}" for k in R.TEXT_FIELDS)
+_REDACTED_ENDINGS_SQL = f"""
+SELECT g.ord, to_json(struct_pack({_REDACTED_RECORD}))::VARCHAR AS line
+FROM {{good}} g JOIN {{parsed}} p USING (ord)
+WHERE g.type IN ('{R.CMD_END}', '{R.CMD_OUTPUT}') AND (g.redactions IS NOT NULL OR {_TEXT_CHANGED})
 """
 
 _LATE = "SELECT * FROM {{good}} WHERE type = '{type}' AND ord NOT IN (SELECT ord FROM {{in_batch}})"

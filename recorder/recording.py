@@ -47,7 +47,7 @@ def start(
     with control_lock(lay):
         current = active_session(lay)
         if current is None:
-            session = open_session(lay, config, name, roots)
+            session = open_session(lay, config, name, roots, _redactor(lay, config, name))
             created = True
         else:
             session, created = current, False
@@ -58,6 +58,15 @@ def start(
     if foreground and client.daemon_pid(lay) is None:
         client.spawn_daemon(lay, foreground=True)
     return StartResult(session, created, restarted)
+
+
+def _redactor(lay: Layout, config: Config, name: str | None):
+    """The installation's engine when there is a session name to redact (it costs ~20 ms)."""
+    if not name:
+        return None
+    from recorder.redaction.installed import build_redactor
+
+    return build_redactor(lay, config)
 
 
 def _checked_root(path: str | Path) -> Path:
@@ -79,15 +88,19 @@ def stop(lay: Layout) -> StopResult:
         session = close_session(lay)
         drained_by = "daemon"
         if client.stop_daemon(lay) is None:
-            drain_without_daemon(lay)
+            drain_without_daemon(lay, session.session_id)
             drained_by = "stop"
     with open_log(lay) as log:
         count = log.event_count(session.session_id)
     return StopResult(session, count, drained_by)
 
 
-def drain_without_daemon(lay: Layout):
-    """Ingest the spool in this process, as the writer, when no daemon runs."""
+def drain_without_daemon(lay: Layout, session_id: str | None = None):
+    """Ingest the spool in this process, as the writer, when no daemon runs; with the
+    session that stopped, first the raw output its panes printed meanwhile."""
+    from recorder.collectors import CollectorContext
+    from recorder.collectors.scratch import ScratchSweeper
+    from recorder.collectors.tmux import finish_without_daemon
     from recorder.config import load_config
     from recorder.gitstate import GitState
     from recorder.redaction.installed import build_redactor
@@ -100,9 +113,13 @@ def drain_without_daemon(lay: Layout):
         try:
             config = load_config(lay)
             batch_bytes = config.settings.caps.ingest_batch_bytes
+            if session_id is not None:
+                finish_without_daemon(CollectorContext(lay, config, session_id))
             # No watches: a command gets a state only if .git says it was already current.
             git = GitState(watch=False)
-            return Ingester(store, lay, build_redactor(lay, config), git).drain(batch_bytes)
+            report = Ingester(store, lay, build_redactor(lay, config), git).drain(batch_bytes)
+            ScratchSweeper(lay).sweep()
+            return report
         finally:
             store.close()
     finally:

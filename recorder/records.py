@@ -66,6 +66,8 @@ RECORD_FIELDS: dict[str, str] = {
     "data": "VARCHAR",
     "compression": "VARCHAR",
     "extra": "JSON",
+    # Set by ingest only: the findings of a line it keeps in pending_lines already redacted.
+    "redactions": "JSON",
 }
 
 # Free-text keys that the redaction engine scrubs before anything is stored.

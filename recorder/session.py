@@ -65,8 +65,14 @@ def active_session(lay: Layout) -> ActiveSession | None:
     return ActiveSession(**data)
 
 
-def open_session(lay: Layout, config: Config, name: str | None, watch: list[Path]) -> ActiveSession:
-    """Record the start of a new session. The caller holds the control lock."""
+def open_session(
+    lay: Layout, config: Config, name: str | None, watch: list[Path], redactor=None
+) -> ActiveSession:
+    """Record the start of a new session. The caller holds the control lock.
+
+    The name goes to the spool as given (ingest redacts it) and to ``state/session.json``
+    (read by ``recorder status``) redacted by ``redactor``, as the log will show it.
+    """
     current = active_session(lay)
     if current is not None:
         raise AlreadyRecording(
@@ -88,7 +94,8 @@ def open_session(lay: Layout, config: Config, name: str | None, watch: list[Path
             )
         ],
     )
-    _write_state(lay, "session.json", json.dumps(asdict(session)))
+    shown = name if redactor is None or not name else redactor.redact(name).text
+    _write_state(lay, "session.json", json.dumps(asdict(session) | {"name": shown}))
     _write_state(lay, "exclude-commands", "".join(p + "\n" for p in config.exclude_commands))
     for stale in lay.state.glob("active.*"):  # left by a session that did not end cleanly
         stale.unlink(missing_ok=True)

@@ -4,8 +4,9 @@ Every producer appends JSON lines to a file of its own in ``<home>/spool``. The
 file name carries the producer and the format version, ``<producer>.<id>.v1.jsonl``,
 so that a newer recorder can change the format without misreading old files.
 Files survive a stopped daemon; the daemon ingests them, remembers how far it
-got in the same transaction as the events, scrubs the ingested bytes and
-deletes a file once its producer is gone.
+got in the same transaction as the events, then erases exactly the ingested
+bytes (so raw text is on disk only until it is in the log) and deletes a file
+once its producer is gone.
 
 A file name is never reused: a new producer (a shell, a CLI command, a
 daemon) starts a new file. Producers that nevertheless share one take an
@@ -217,17 +218,33 @@ _libc = None
 
 
 def scrub_ingested(path: Path, upto: int, already: int) -> int:
-    """Free the bytes [already, upto) of a live spool file so ingested text does not linger.
+    """Erase the bytes [already, upto) of a spool file so ingested text does not linger.
 
-    Punching a hole keeps the file's size and every offset valid for its writer,
-    which appends with O_APPEND. Returns the new scrubbed offset; a file system
-    without hole punching leaves the bytes until the file is deleted.
+    The exact range is freed (a punched hole: partial blocks at its ends are zeroed),
+    or overwritten with zeros where the file system cannot punch. Either keeps the
+    file's size and every offset valid for its writer, which appends with O_APPEND
+    past the range. Returns the new scrubbed offset (``already`` if the file is gone).
     """
-    global _libc
-    start = already - already % 4096
-    length = (upto - upto % 4096) - start
-    if length <= 0:
+    if upto <= already:
         return already
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return already
+    try:
+        erase_range(fd, already, upto - already)
+    except OSError:
+        return already
+    finally:
+        os.close(fd)
+    return upto
+
+
+def erase_range(fd: int, start: int, length: int) -> None:
+    """Punch a hole over [start, start + length) of ``fd``, or write zeros over it."""
+    global _libc
+    if length <= 0:
+        return
     if _libc is None:
         _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         _libc.fallocate.argtypes = [
@@ -236,14 +253,10 @@ def scrub_ingested(path: Path, upto: int, already: int) -> int:
             ctypes.c_longlong,
             ctypes.c_longlong,
         ]
-    try:
-        fd = os.open(path, os.O_WRONLY)
-    except OSError:
-        return already
-    try:
-        mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
-        if _libc.fallocate(fd, mode, start, length) != 0:
-            return already
-    finally:
-        os.close(fd)
-    return start + length
+    mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+    if _libc.fallocate(fd, mode, start, length) == 0:
+        return
+    zeros = bytes(min(length, 1 << 20))
+    done = 0
+    while done < length:
+        done += os.pwrite(fd, zeros[: length - done], start + done)

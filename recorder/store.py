@@ -83,6 +83,48 @@ class Store:
         self.con.close()
 
 
+def compact(store: Store) -> None:
+    """Rewrite the database file so that no text deleted or replaced survives in it.
+
+    DuckDB does not clear the blocks it frees: after an UPDATE or a DELETE and a
+    checkpoint the old values are still in the file. The review step (a ``recorder
+    redact`` or ``drop``) calls this after changing rows: every table is copied into a
+    new file, which then replaces the old one (whose blocks go back to the file system,
+    as a deleted spool file's do) together with its write-ahead log, and ``store.con``
+    becomes a connection to it. The caller holds the writer lock.
+    """
+    if store.read_only:
+        raise StoreError(f"cannot compact {store.path}: opened read-only")
+    path = store.path
+    fresh = path.with_name(path.name + ".compact")
+    _remove_database_files(fresh)
+    con = store.con
+    con.execute("CHECKPOINT")
+    current = con.execute("SELECT current_database()").fetchone()[0]
+    quoted = str(fresh).replace("'", "''")
+    import duckdb
+
+    con.execute(f"ATTACH '{quoted}' AS recorder_compacted")
+    try:
+        con.execute(f'COPY FROM DATABASE "{current}" TO recorder_compacted')
+    except duckdb.Error as exc:
+        con.execute("DETACH recorder_compacted")
+        _remove_database_files(fresh)
+        raise StoreError(f"cannot compact {path}: {exc}") from exc
+    con.execute("DETACH recorder_compacted")
+    con.close()
+    os.chmod(fresh, 0o600)
+    # Copied whole from the connection: the old write-ahead log has nothing the copy lacks.
+    Path(f"{path}.wal").unlink(missing_ok=True)
+    os.replace(fresh, path)
+    store.con = _connect(path, read_only=False)
+
+
+def _remove_database_files(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+
+
 def to_arrow(result):
     """A DuckDB relation as a pyarrow Table."""
     # duckdb >= 1.4 names it to_arrow_table(); older releases arrow().

@@ -32,13 +32,12 @@ from recorder.collectors import CollectorContext
 from recorder.collectors.terminal import CommandOutput, PaneStream
 from recorder.errors import SpoolError
 from recorder.paths import Layout
-from recorder.spool import RAW_SUFFIX, SpoolWriter, producer_alive, scrub_ingested, spool_name
+from recorder.spool import RAW_SUFFIX, SpoolWriter, scrub_ingested, spool_name
 
 log = logging.getLogger("recorder.tmux")
 
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
-SWEEP_EVERY_S = 30.0
 READ_CHUNK = 1 << 20
 
 
@@ -75,7 +74,6 @@ class TmuxCollector:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._next_liveness = 0.0
-        self._next_sweep = 0.0
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -139,9 +137,6 @@ class TmuxCollector:
                 self._detach(tap, close_pipe=False)
                 (self.lay.state / tap.key).unlink(missing_ok=True)
         self._flush()
-        if now >= self._next_sweep:
-            self._next_sweep = now + SWEEP_EVERY_S
-            sweep_shell_scratch(self.lay)
 
     def _attach(self, reg: Path) -> None:
         try:
@@ -152,7 +147,7 @@ class TmuxCollector:
             return
         socket, pane = lines[0], lines[1]
         key = reg.name[len(REGISTRATION_PREFIX) :]
-        raw = self.lay.spool / spool_name("tmux", f"pane-{key}", RAW_SUFFIX)
+        raw = _raw_path(self.lay, key)
         tap = PaneTap(reg.name, socket, pane, raw, PaneStream(self.cap))
         problem = self._pipe(tap, socket, pane, raw)
         if problem:
@@ -241,12 +236,25 @@ def _pane_alive(tap: PaneTap) -> bool:
     return not result.stderr and result.stdout == [tap.pane]
 
 
-def sweep_shell_scratch(lay: Layout) -> None:
-    """Remove the bash hook's scratch files (``state/.cmd.<pid>-<id>``) of shells that are gone."""
-    for path in lay.state.glob(".cmd.*"):
-        pid = path.name[len(".cmd.") :].split("-", 1)[0]
-        if pid.isdigit() and not producer_alive(int(pid)):
-            path.unlink(missing_ok=True)
+def finish_without_daemon(ctx: CollectorContext) -> None:
+    """``recorder stop`` when the daemon is gone: the panes' pipes kept appending raw
+    output, which no one would parse or free. Parse each registered pane's raw file into
+    records, close its pipe and delete it, as a stopping collector does."""
+    registered = [
+        reg
+        for reg in _registrations(ctx.lay)
+        if _raw_path(ctx.lay, reg.name[len(REGISTRATION_PREFIX) :]).exists()
+    ]
+    if not registered:
+        return
+    collector = TmuxCollector(ctx)
+    for reg in registered:
+        collector._attach(reg)  # its raw file exists: no new pipe is started
+    collector.stop()
+
+
+def _raw_path(lay: Layout, key: str) -> Path:
+    return lay.spool / spool_name("tmux", f"pane-{key}", RAW_SUFFIX)
 
 
 def make_collector(ctx: CollectorContext) -> TmuxCollector | None:

@@ -251,7 +251,6 @@ __recorder_refresh() { # on cd and every 1000 s: the UTC offset, the JSON of $PW
     # pending, plain HISTTIMEFORMAT, enabled, same home, same 1000 s, default IFS, same $PWD.
     __recorder_key=":::0:$__recorder_home:$__recorder_tz_win:"$' \t\n:'$PWD
     __recorder_post_start="\"tz\":$__recorder_tz,\"cwd\":\"$__recorder_j\"${TMUX_PANE:+,\"pane\":\"$TMUX_PANE\"}}"
-    ((__recorder_n - __recorder_scratch_n < 500)) || __recorder_scratch_reset
 }
 
 __recorder_mark_end() { # OSC 133 "D": status $1, command number $2, the program's name (for full-screen ones)
@@ -325,9 +324,11 @@ __recorder_state() { # should the next command be recorded? Reads the state file
         __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
         if [[ $__recorder_pane_sid != "$sid" ]]; then
             local sock=${TMUX%%,*}
+            __recorder_private_umask
             { printf '%s\n%s\n%s\n' "$sock" "$TMUX_PANE" "$__recorder_id" \
                 >"$home/state/pane.${sock//[!A-Za-z0-9]/_}_${TMUX_PANE#%}"; } 2>/dev/null &&
                 __recorder_pane_sid=$sid
+            umask "$__recorder_um"
         fi
     fi
 }
@@ -341,26 +342,47 @@ __recorder_close() { # close the descriptors whose numbers are in the variables 
     done
 }
 
-__recorder_open() { # (re)open the spool file and the scratch file of this shell in the home
+__recorder_open() { # (re)open the spool file of this shell in the home, and its scratch file
     __recorder_close __recorder_fd
     __recorder_path=$__recorder_home/spool/shell.$__recorder_id.v1.jsonl
-    __recorder_scratch=$__recorder_home/state/.cmd.$__recorder_id
-    { exec {__recorder_fd}>>"$__recorder_path"; } 2>/dev/null || {
-        __recorder_fd=''
-        return 1
-    }
-    __recorder_scratch_reset
+    __recorder_private_umask
+    { exec {__recorder_fd}>>"$__recorder_path"; } 2>/dev/null || __recorder_fd=''
+    umask "$__recorder_um"
+    [[ -n $__recorder_fd ]] || return 1
+    # The scratch file is kept from session to session while it is there (in this home).
+    [[ -n $__recorder_sr && $__recorder_scratch == "$__recorder_home/state/.cmd."* && -e $__recorder_scratch ]] ||
+        __recorder_scratch_reset
 }
 
-__recorder_scratch_reset() { # empty the scratch file; open it once to write and once to read
-    # `history 1` is appended through one descriptor and read back through the other (whose
-    # offset follows), so a command costs no open. Emptying a file costs a quarter of a
-    # millisecond here, so it is done after a command that is not recorded, and when the
-    # directory changes or every 1000 s (__recorder_refresh) if 500 commands went through.
+__recorder_scratch_reset() { # a new, empty scratch file, opened once to write and once to read
+    # `history 1` is written through one descriptor and read back through the other (whose
+    # offset follows), so a command costs no open. Both only move forward, and the daemon
+    # erases what was read (recorder/collectors/scratch.py): no truncation per command (that
+    # costs a quarter of a millisecond here). To empty it at once (a command that is not
+    # recorded, a change of home) the file is emptied and left for the daemon to delete, and
+    # a new one is taken: a scratch file is never written again from its start, so the
+    # position the daemon reads is never stale.
+    [[ -z $__recorder_scratch || ! -e $__recorder_scratch ]] ||
+        { : >"$__recorder_scratch"; } 2>&"$__recorder_null"
     __recorder_close __recorder_sw __recorder_sr
-    __recorder_scratch_n=$__recorder_n
-    { exec {__recorder_sw}>"$__recorder_scratch"; } 2>/dev/null || return 1
-    { exec {__recorder_sr}<"$__recorder_scratch"; } 2>/dev/null || __recorder_close __recorder_sw
+    __recorder_scratch_k=$((__recorder_scratch_k + 1))
+    __recorder_scratch=$__recorder_home/state/.cmd.$__recorder_id.$__recorder_scratch_k
+    __recorder_private_umask
+    { exec {__recorder_sw}>"$__recorder_scratch"; } 2>/dev/null &&
+        { exec {__recorder_sr}<"$__recorder_scratch"; } 2>/dev/null
+    local ok=$?
+    umask "$__recorder_um"
+    ((ok == 0)) || __recorder_close __recorder_sw __recorder_sr
+    return $ok
+}
+
+__recorder_private_umask() { # umask 077 for a file the hook creates; the user's in __recorder_um
+    # Read from /proc/self/status ("Umask:<tab>0022", line 2) with builtins: `$(umask)`
+    # would spawn a subshell. The caller puts it back right after creating its file.
+    local k='' IFS=$' \t'
+    { read -r k && read -r k __recorder_um; } </proc/self/status 2>&"$__recorder_null"
+    [[ $k == Umask: && $__recorder_um == [0-7]* ]] || __recorder_um=$(umask)
+    umask 077
 }
 
 __recorder_hook_ps0() { # make sure PS0 ends with our suffix (something may have replaced it)
@@ -398,7 +420,8 @@ __recorder_install() {
     if [[ ${__recorder_pid-} != "$$" ]]; then # a new shell (or after exec bash)
         __recorder_pid=$$
         __recorder_id=$$-${EPOCHREALTIME//[.,]/}
-        __recorder_n=0 __recorder_fd='' __recorder_sw='' __recorder_sr='' __recorder_sid=''
+        __recorder_n=0 __recorder_fd='' __recorder_sw='' __recorder_sr='' __recorder_sid='' \
+            __recorder_scratch_k=0
         __recorder_home='' __recorder_run='' __recorder_pending='' __recorder_t0=''
         __recorder_on='' __recorder_markc=''
         __recorder_excl=() __recorder_tz=0 __recorder_tz_win=''
@@ -406,7 +429,7 @@ __recorder_install() {
     fi
     # Everything the functions read is set, for `set -u` (also when an older hook was loaded).
     : "${__recorder_pp=}" "${__recorder_hc1=0}" "${__recorder_e=}" \
-        "${__recorder_t0=}" "${__recorder_scratch_n=0}" "${__recorder_active=}" "${__recorder_path=}" \
+        "${__recorder_t0=}" "${__recorder_scratch_k=0}" "${__recorder_um=}" "${__recorder_active=}" "${__recorder_path=}" \
         "${__recorder_scratch=}" "${__recorder_pwd=}" "${__recorder_key=}" "${__recorder_pane_sid=}" \
         "${__recorder_prior_debug=}" "${__recorder_line=}" \
         "${__recorder_sw=}" "${__recorder_sr=}" "${__recorder_h=}" \

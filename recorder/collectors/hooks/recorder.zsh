@@ -166,9 +166,11 @@ __recorder_state() { # should the next command be recorded? Reads the state file
         __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
         if [[ $__recorder_pane_sid != $sid ]]; then
             local sock=${TMUX%%,*}
+            __recorder_private_umask
             { print -rl -- $sock $TMUX_PANE $__recorder_id \
                 >|$home/state/pane.${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null &&
                 __recorder_pane_sid=$sid
+            umask $__recorder_um
         fi
     fi
 }
@@ -181,8 +183,22 @@ __recorder_open() { # (re)open the spool file of this shell in the current home
     fi
     __recorder_path=$__recorder_home/spool/shell.$__recorder_id.v1.jsonl
     local fd
-    { exec {fd}>>$__recorder_path } 2>/dev/null || return 1
+    __recorder_private_umask
+    { exec {fd}>>$__recorder_path } 2>/dev/null
+    local ok=$?
+    umask $__recorder_um
+    (( ok == 0 )) || return 1
     __recorder_fd=$fd
+}
+
+__recorder_private_umask() { # umask 077 for a file the hook creates; the user's in __recorder_um
+    # Read from /proc/self/status ("Umask:<tab>0022", line 2) with builtins: `$(umask)`
+    # would fork. The caller puts it back right after creating its file.
+    emulate -L zsh
+    local k= IFS=$' \t'
+    { read -r k && read -r k __recorder_um } </proc/self/status 2>&$__recorder_null
+    [[ $k == Umask: && $__recorder_um == [0-7]* ]] || __recorder_um=$(umask)
+    umask 077
 }
 
 __recorder_install() {
@@ -209,6 +225,7 @@ __recorder_install() {
     typeset -g __recorder_on= __recorder_sid= __recorder_home= __recorder_active=
     typeset -g __recorder_tz_win= __recorder_pwd= __recorder_key= __recorder_excl_on=
     typeset -g __recorder_pre_start= __recorder_post_start= __recorder_offkey= __recorder_offhome=
+    typeset -g __recorder_um=${__recorder_um-}
     # A command running while the hook is loaded again (`source`) still gets its end and mark.
     typeset -g __recorder_pre_end=${__recorder_pre_end-} __recorder_markc=${__recorder_markc-}
     __recorder_json ${USER:-${LOGNAME:-$(print -P %n)}}
