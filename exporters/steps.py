@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from exporters.labels import command_key, failed_label, is_test_or_build, traceback_rows
+from exporters.commands import command_key, is_editor, is_test_or_build
+from exporters.labels import failed_label, traceback_rows
 from exporters.stepbuffer import Step, StepBuffer, attribute
 from exporters.textcut import clean_tail
 
@@ -29,9 +30,6 @@ OUTPUT_TAIL_CHARS = 1000  # outcome.output_tail
 # A file change up to this long after a command's end still counts as that command's doing
 # (the file watcher reports changes a little after they happen).
 ATTRIBUTION_SLACK_US = 500_000
-# Programs whose file changes are the researcher's edits, not the command's outcome.
-TERMINAL_EDITORS = {"vi", "vim", "nvim", "view", "nano", "pico", "emacs", "emacsclient", "micro",
-                    "hx", "helix", "kak", "joe", "ne", "mcedit", "ed", "jed"}  # fmt: skip
 # File event type -> action type of the step it makes.
 FILE_ACTIONS = {"save": "edit", "modify": "edit", "create": "create", "delete": "delete",
                 "rename": "rename", "burst": "burst"}  # fmt: skip
@@ -278,7 +276,7 @@ def _command_facts(command: str | None) -> tuple:
     """A command's key, whether it is a test or build run, and whether it is a terminal
     editor (whose file changes are the researcher's edits)."""
     key = command_key(command)
-    return key, is_test_or_build(key), key is not None and key[0] in TERMINAL_EDITORS
+    return key, is_test_or_build(key), is_editor(key)
 
 
 def output_tails(outputs, texts: list, limit: int):
