@@ -44,7 +44,7 @@ class SessionScript:
 
     def command(self, cmd: str, exit: int | None = 0, output: str | None = None,
                 duration: float = 1.0, cwd: str = "/work/repo", shell_id: str = "sh1",
-                gap: float = 2.0) -> SessionScript:  # fmt: skip
+                gap: float = 2.0, pipestatus: str | None = None) -> SessionScript:  # fmt: skip
         """A command typed ``gap`` s after the last thing; it runs ``duration`` s."""
         self.now += gap
         self.n += 1
@@ -56,7 +56,8 @@ class SessionScript:
                                      output_bytes=len(output.encode())))  # fmt: skip
         if exit is not None:
             records.append(self._rec(R.CMD_END, at=self.now + duration, shell_id=shell_id,
-                                     n=self.n, exit=exit, pipestatus=str(exit)))  # fmt: skip
+                                     n=self.n, exit=exit,
+                                     pipestatus=pipestatus or str(exit)))  # fmt: skip
         self.shell.append(records)
         self.now += duration
         return self
