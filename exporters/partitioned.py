@@ -1,4 +1,4 @@
-"""Writing exported tables into hive-partitioned directories, whatever the file format.
+"""Writing exported tables into directories per researcher and date, whatever the file format.
 
 ``<root>/<table>/<researcher>/<date>/part-<export-id>-NNNNN.<ext>`` (episodes have
 no date level). The directories are plain names, not hive ``key=value`` ones: the

@@ -3,7 +3,7 @@
 ``events_table`` shapes a page of (redacted) event-log rows; ``steps_table`` turns
 the built steps of a :class:`~exporters.stepbuffer.StepBuffer` into columns, and
 ``episodes_table`` the rows of closed episodes (:func:`episode_row`). Every table
-gets the ``researcher`` and ``date`` columns that are also its hive partition keys,
+gets the ``researcher`` and ``date`` columns that also name its directories,
 and exactly the columns of its schema, in order.
 """
 
