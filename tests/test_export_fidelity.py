@@ -216,3 +216,47 @@ def test_a_session_s_export_does_not_change_when_a_later_session_is_recorded(lay
     late_command_end(lay, s1, at=s1.now + 0.2)
     export(lay, ExportOptions(out=tmp_path / "later", sessions=["S1"]))
     assert dataset_files(tmp_path / "first") == dataset_files(tmp_path / "later")
+
+
+# -- the pure parts, on hand-built values ------------------------------------------------------
+
+
+def test_head_and_tail_cuts_at_lines_and_says_how_much_it_left_out():
+    from exporters.textcut import clean_head, head_and_tail
+
+    text = "".join(f"row {i:03d}\n" for i in range(100))  # 8 characters a line
+    assert head_and_tail(text, 800) == text
+    cut = head_and_tail(text, 100)
+    head, tail = cut.split("[... ")[0], cut.split(" omitted ...]\n")[1]
+    assert head == text[:48] and tail == text[-48:]  # whole lines, 96 characters in all
+    assert f"[... {800 - 96} characters omitted ...]\n" in cut
+    assert clean_head("abc <SECRET:rule:0a1b2c> def", 10) == "abc "  # not inside it
+    assert clean_head("short", 10) == "short"
+
+
+def test_as_of_end_forgets_only_the_ends_after_the_session_s_end():
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from exporters.source import END_COLUMNS, as_of_end
+
+    t = dt.datetime(2025, 11, 24, 16, 0, 0)
+    us = lambda s: t + dt.timedelta(seconds=s)  # noqa: E731
+    page = pa.table({
+        "ts_start": pa.array([us(0), us(5), us(9)], pa.timestamp("us")),
+        "ts_end": pa.array([us(1), us(11), None], pa.timestamp("us")),
+        "exit_code": pa.array([0, 0, None], pa.int32()),
+        "pipestatus": pa.array([[0], [0, 1], None], pa.list_(pa.int32())),
+        "duration_ms": pa.array([1000, 6000, None], pa.int64()),
+        "output": ["a", "b", None],
+        "output_truncated": [False, False, None],
+        "output_bytes": pa.array([1, 1, None], pa.int64()),
+    })  # fmt: skip
+    assert as_of_end(page, None) is page  # still recording: as it is
+    assert as_of_end(page, us(20)) is page  # every end before the session's
+    clipped = as_of_end(page, us(10))
+    assert clipped.column("ts_start") == page.column("ts_start")
+    for name in END_COLUMNS:
+        values = clipped.column(name).to_pylist()
+        assert values[1] is None and values[0] == page.column(name)[0].as_py(), name
