@@ -115,11 +115,13 @@ SELECT
 FROM kinds
 """
 
+# Each session ends an hour after its last event (a session's export is as of its end).
 _SESSIONS_SQL = """
 INSERT INTO sessions
 SELECT printf('bench-%04d', s), 'bench ' || s, 'r-bench', 'host',
        make_timestamp(({base} + s * 86400)::BIGINT * 1000000),
-       make_timestamp(({base} + s * 86400 + 86000)::BIGINT * 1000000), 60, NULL
+       make_timestamp(({base} + s * 86400 + {per} * {spacing} + ({per} // {idle}) * 900 + 3600)
+                      ::BIGINT * 1000000), 60, NULL
 FROM range({sessions}) t(s)
 """
 

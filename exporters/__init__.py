@@ -6,9 +6,10 @@
     steps.py       events -> steps (observation, action, outcome), causal and streaming
     stepbuffer.py  the steps not yet written: records, and the texts they copy kept in Arrow
     episodes.py    steps -> episodes (task marks, idle gaps, repository changes)
-    labels.py      failed, retries, recoveries, edit-run-fix loops, pauses, success
+    commands.py    command keys: what a command runs; the recorder's own, editors, tests
+    labels.py      failed, interrupted, retries, recoveries, loops, pauses, success
     tables.py      Arrow tables in the schemas of ``schemas/export/``
-    partitioned.py hive-partitioned files; parquet.py and jsonl.py are the formats
+    partitioned.py files per researcher and date; parquet.py and jsonl.py are the formats
     sink.py        the sink of a format
     jobs.py        the records that cross between the parts (options, jobs, outputs)
     session.py     one session's export, the unit of work

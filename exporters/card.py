@@ -1,9 +1,10 @@
 """The dataset's self-description: ``README.md`` (a Hugging Face dataset card) and
 ``meta/info.json`` (machine-readable: format version, schemas, counts, redaction).
 
-The card's YAML header declares three configs, ``steps`` (the default), ``events``
-and ``episodes``, so ``datasets.load_dataset(path, "steps")`` works on the directory
-as it is. Neither file names a person: researchers appear by pseudonymous id.
+The card's YAML header declares a config for each of ``steps`` (the default),
+``events`` and ``episodes`` that has rows, so ``datasets.load_dataset(path, "steps")``
+works on the directory as it is (``datasets`` cannot load a split without rows, so a
+table without rows has no config; its empty file still gives other readers its schema). Neither file names a person: researchers appear by pseudonymous id.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from schemas.arrow import EXPORT_TABLES, export_spec
 
 # Version of the dataset layout and schemas (semver): a major bump breaks readers.
-FORMAT_VERSION = "1.0.0"
+FORMAT_VERSION = "2.0.0"
 
 
 @dataclass
@@ -77,10 +78,10 @@ def write(root: Path, facts: CardFacts) -> None:
 
 
 def readme(facts: CardFacts) -> str:
-    return "\n".join([_header(_ext(facts)), _body(facts)])
+    return "\n".join([_header(_ext(facts), facts.counts), _body(facts)])
 
 
-def _header(ext: str) -> str:
+def _header(ext: str, counts: dict[str, int]) -> str:
     lines = [
         "---",
         "pretty_name: Researcher action trajectories",
@@ -92,11 +93,14 @@ def _header(ext: str) -> str:
         "- code-editing",
         "configs:",
     ]
-    for name in ("steps", "events", "episodes"):
+    configs = [name for name in ("steps", "events", "episodes") if counts.get(name)]
+    for name in configs:
         lines.append(f"- config_name: {name}")
-        if name == "steps":
+        if name == configs[0]:
             lines.append("  default: true")
         lines += ["  data_files:", "  - split: train", f'    path: "{name}/**/*.{ext}"']
+    if not configs:
+        lines.remove("configs:")
     lines.append("---")
     return "\n".join(lines) + "\n"
 
@@ -149,12 +153,13 @@ The `redactions` column of `events` says which rule replaced what, never the sec
 ```
 README.md                 this card
 meta/info.json            format version, schemas, counts, time range, redaction summary
-events/researcher=R/date=D/part-{f.export_id}-NNNNN.{_ext(f)}
-steps/researcher=R/date=D/part-{f.export_id}-NNNNN.{_ext(f)}
-episodes/researcher=R/part-{f.export_id}-NNNNN.{_ext(f)}
+events/<researcher>/<date>/part-{f.export_id}-NNNNN.{_ext(f)}
+steps/<researcher>/<date>/part-{f.export_id}-NNNNN.{_ext(f)}
+episodes/<researcher>/part-{f.export_id}-NNNNN.{_ext(f)}
 ```
 
-`researcher` and `date` (UTC) are hive partitions and also columns of every file.
+`researcher` and `date` (UTC, a `YYYY-MM-DD` string) are columns of every file; the
+directories are named after them but are not hive `key=value` partitions.
 Timestamps are UTC; `utc_offset_min` gives the recording machine's offset.
 
 ## Loading
@@ -163,11 +168,11 @@ Timestamps are UTC; `utc_offset_min` gives the recording machine's offset.
 import datasets
 steps = datasets.load_dataset("path/to/this/dir", "steps")["train"]
 
-import pyarrow.dataset as ds
-table = ds.dataset("path/to/this/dir/steps", format="parquet", partitioning="hive").to_table()
+import pyarrow.parquet as pq
+table = pq.read_table("path/to/this/dir/steps")
 
 import duckdb
-duckdb.sql("SELECT * FROM read_parquet('steps/**/*.parquet', hive_partitioning = true)")
+duckdb.sql("SELECT * FROM read_parquet('steps/**/*.parquet')")
 ```
 """
     return out

@@ -1,7 +1,8 @@
 """Steps -> episodes: where one stretch of work on one task ends and the next begins.
 
 The researcher's task marks (``recorder task "..."``) are authoritative: a mark
-ends the current episode and starts one with that task, which then runs until
+ends the current episode and starts one with that task (the mark itself, like the
+``recorder`` command that made it, is no step of either), which then runs until
 the next mark or the end of the session, across breaks and repositories. Steps
 before a session's first mark are split heuristically instead: at idle gaps
 (the setting ``episodes.idle_gap_minutes``, passed in) and where the repository
@@ -155,6 +156,7 @@ class EpisodeSplitter:
         step_labels, episode.labels = label_episode(
             [s.action for s in records], [s.key for s in records], [s.failed for s in records],
             [s.test_or_build for s in records], [s.end for s in records],
+            interrupted=[s.interrupted is True for s in records],
         )  # fmt: skip
         self.steps.close(
             len(records), episode.episode_id, episode.task, reason in TERMINAL_REASONS,

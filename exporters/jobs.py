@@ -60,6 +60,7 @@ class SessionJob:
     max_steps: int
     page_rows: int
     output_cap: int
+    output_chars: int  # export.output_chars: outcome.output's length
 
 
 @dataclass
@@ -76,3 +77,4 @@ class SessionOutput:
     findings_by_category: Counter = field(default_factory=Counter)
     rows_with_findings: int = 0
     values_scanned: int = 0
+    digest: str = ""  # of the files written (their names in the session and their bytes)

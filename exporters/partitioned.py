@@ -1,7 +1,10 @@
-"""Writing exported tables into hive-partitioned directories, whatever the file format.
+"""Writing exported tables into directories per researcher and date, whatever the file format.
 
-``<root>/<table>/researcher=R/date=D/part-<export-id>-NNNNN.<ext>`` (episodes have
-no date level). A :class:`PartitionedSink` splits each Arrow table it is given by
+``<root>/<table>/<researcher>/<date>/part-<export-id>-NNNNN.<ext>`` (episodes have
+no date level). The directories are plain names, not hive ``key=value`` ones: the
+partition values are columns of every file, and a reader that took them from the
+paths too would see each twice (``pq.read_table`` then fails: string in the file,
+dictionary from the path) or retype them (``date`` as a DATE in DuckDB and Spark). A :class:`PartitionedSink` splits each Arrow table it is given by
 its partition columns and appends the pieces to one open file per partition,
 starting a new file when a partition's file is full or was closed to keep the
 number of open files bounded. Subclasses provide the file format
@@ -97,8 +100,8 @@ class PartitionedSink:
     def _new_file(self, key: tuple, schema):
         name, partition = key
         folder = self.root / name
-        for k, v in partition:
-            folder = folder / f"{k}={quote(str(v), safe='-_.')}"
+        for _, value in partition:
+            folder = folder / quote(str(value), safe="-_.")
         folder.mkdir(parents=True, exist_ok=True)
         n = self._counters.get(key, 0)
         self._counters[key] = n + 1

@@ -7,8 +7,9 @@ into place only once complete, so a failed export (a leak found, a full disk)
 leaves nothing behind. Each session is exported into a work directory of its own
 (:mod:`exporters.session`); assembling numbers the files of each partition in
 session order, so the result does not depend on how many workers ran. The export
-id, which names the files, is a digest of what was exported and how: exporting the
-same sessions again gives the same ids, rows and file names.
+id, which names the files, is a digest of how the export was made (settings, rule
+set, schemas, the sessions) and of the bytes of every file it wrote: the same
+content always gets the same id, and different content a different one.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from exporters.redaction import ExportRedaction, build_export_redactor
 from exporters.session import export_session
 from exporters.sink import FORMATS, make_sink
 from exporters.source import SessionInfo, select_sessions
-from exporters.steps import ATTRIBUTION_SLACK_US, OUTPUT_TAIL_CHARS, TERMINAL_CHARS
+from exporters.steps import ATTRIBUTION_SLACK_US, TERMINAL_CHARS
 from exporters.tables import utc_date
 from exporters.workers import run_in_workers
 from recorder.errors import ExportError
@@ -81,8 +82,8 @@ class _Export:
             raise ExportError("no recorded session matches; `recorder sessions` lists them")
         out = self.options.out
         _check_target(out, self.options.overwrite)
-        export_id = self._export_id(sessions)
-        staging = out.parent / f".{out.name}.partial-{export_id}"
+        work_id = self._export_id(sessions)  # names the files until their content is known
+        staging = out.parent / f".{out.name}.partial-{work_id}"
         try:
             if staging.exists():
                 shutil.rmtree(staging)
@@ -90,7 +91,8 @@ class _Export:
         except OSError as exc:
             raise ExportError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
         try:
-            outputs = self._export_sessions(staging, export_id, sessions)
+            outputs = self._export_sessions(staging, work_id, sessions)
+            export_id = _content_id(work_id, outputs)
             totals = _merge(outputs, self.redaction)
             files = self._assemble(staging, export_id, sessions, totals["counts"])
             facts = self._facts(export_id, sessions, outputs, totals, files)
@@ -118,6 +120,7 @@ class _Export:
                 max_steps=self.options.max_steps,
                 page_rows=self.options.page_rows,
                 output_cap=self.config.output_cap,
+                output_chars=self.config.settings.export.output_chars,
             )
             for i, s in enumerate(sessions)
         ]
@@ -223,11 +226,12 @@ class _Export:
             "max_steps_per_episode": self.options.max_steps,
             "output_cap_chars": self.config.output_cap,
             "terminal_chars": TERMINAL_CHARS,
-            "output_tail_chars": OUTPUT_TAIL_CHARS,
+            "output_chars": self.config.settings.export.output_chars,
             "attribution_slack_ms": ATTRIBUTION_SLACK_US // 1000,
         }
 
     def _export_id(self, sessions: list[SessionInfo]) -> str:
+        """A digest of how the export is made and of what it reads (its work id)."""
         from recorder import __version__
 
         facts = {
@@ -241,6 +245,13 @@ class _Export:
         }
         text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _content_id(work_id: str, outputs: list[SessionOutput]) -> str:
+    """The export id: the work id and the digests of the files of every session, in order.
+    (The files do not hold their own names, so the id can name them afterwards.)"""
+    text = ",".join([work_id, *(o.digest for o in outputs)])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _merge(outputs: list[SessionOutput], redaction: ExportRedaction) -> dict:

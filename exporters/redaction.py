@@ -5,7 +5,12 @@ export redacts the text columns again with the rules current now (a rule added
 since then still applies to old sessions), then scans every text value it is
 about to write. If any rule still matches, the export stops with one error and
 leaves nothing behind. The engine is ``recorder.redaction``; it is built the
-way the daemon builds it, with the user's rules and literals from config.toml.
+way the daemon builds it, with the user's rules and literals from config.toml,
+but without the personal data read from the machine (login, home directory, host
+name, git identity, addresses): those are of whoever runs the export, and an export
+depends only on its sessions and settings. The recording daemon hid the recording
+person's at ingest; the built-in personal rules (e-mail, addresses, other homes)
+still apply.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from recorder.redact_columns import redact_table
 # already verified (found clean by the redaction pass, or scanned): not scanned twice.
 STEP_COPIES = (
     "observation.cwd", "observation.repository", "observation.git_head",
-    "observation.git_branch", "observation.files_changed[]", "action.command", "action.path",
-    "action.old_path", "action.diff", "outcome.files_changed[]",
+    "observation.git_branch", "observation.files_changed[]", "observation.shell_id",
+    "action.command", "action.path", "action.old_path", "action.diff",
+    "outcome.files_changed[]", "outcome.diffs[].path", "outcome.diffs[].diff",
 )  # fmt: skip
 
 EVENT_TEXT_COLUMNS = (
@@ -35,8 +41,9 @@ EVENT_TEXT_COLUMNS = (
 def build_export_redactor(lay, config):
     """The redaction engine with the user's rules; an export never runs without one."""
     from recorder.redaction.installed import build_redactor
+    from recorder.redaction.personal import PersonalInfo
 
-    redactor = build_redactor(lay, config)
+    redactor = build_redactor(lay, config, personal=PersonalInfo())
     if redactor is None:
         raise ExportError(
             "the redaction engine (recorder.redaction) is not available: nothing is exported "

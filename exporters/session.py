@@ -12,6 +12,7 @@ when there are several sessions, and assembles their files.
 from __future__ import annotations
 
 import gc
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from exporters.episodes import EpisodeSplitter
 from exporters.jobs import SessionJob, SessionOutput
 from exporters.redaction import STEP_COPIES, ExportRedaction, build_export_redactor
 from exporters.sink import make_sink
+from exporters.source import as_of_end
 from exporters.stepbuffer import StepBuffer
 from exporters.steps import StepBuilder
 from exporters.tables import episode_row, episodes_table, events_table, steps_table
@@ -70,8 +72,9 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
     splitter = EpisodeSplitter(
         session.session_id, steps, on_episode, job.idle_gap_minutes, job.max_steps
     )
-    builder = StepBuilder(steps, splitter)
+    builder = StepBuilder(steps, splitter, output_chars=job.output_chars)
     for page in reader.event_pages(session.session_id, job.page_rows):
+        page = as_of_end(page, session.ended_at)
         redacted = redaction.redact_events(page)
         table = events_table(redacted, researcher, job.output_cap)
         emit("events", table, rows=redaction.changed_rows(page, table))
@@ -86,6 +89,7 @@ def _export_session(job: SessionJob, reader, redactor, progress: Callable[[int],
     if episodes:
         emit("episodes", episodes_table(episodes, researcher))
     sink.close()
+    out.digest = _digest(Path(job.work_dir))
     out.events = builder.events
     out.episodes = splitter.count
     summary = redaction.summary
@@ -106,6 +110,16 @@ def run_job(job: SessionJob, progress: Callable[[int], None]) -> SessionOutput:
     redactor = build_export_redactor(lay, load_config(lay))
     with open_log(lay) as reader:
         return export_session(job, reader, redactor, progress)
+
+
+def _digest(work_dir: Path) -> str:
+    """A digest of the files a session's export wrote: what its export id depends on."""
+    digest = hashlib.sha256()
+    for path in sorted(work_dir.rglob("part-*")) if work_dir.exists() else []:
+        digest.update(str(path.relative_to(work_dir)).encode() + b"\0")
+        with path.open("rb") as fh:
+            digest.update(hashlib.file_digest(fh, "sha256").digest())
+    return digest.hexdigest()
 
 
 # -- bookkeeping for the card -----------------------------------------------------------

@@ -3,7 +3,8 @@
 Everything goes through the log's read interface (``recorder.eventlog.LogReader``), so
 an export works whether or not a daemon runs. Events are read per session in time
 order with keyset pagination on ``(ts_start, seq)``: memory stays bounded by the page
-size however long the log is.
+size however long the log is. A session that has ended is read as it was at its end
+(:func:`as_of_end`), so that records ingested later cannot change its export.
 """
 
 from __future__ import annotations
@@ -76,3 +77,31 @@ def select_sessions(
     for keep in filters:
         sessions = keep(sessions)
     return sessions
+
+
+# What a command's end brings to its event: none of it is known at the session's end if the
+# command ended later (``recorder stop`` typed in a recorded shell ends after the session).
+END_COLUMNS = ("ts_end", "exit_code", "pipestatus", "duration_ms", "output", "output_truncated",
+               "output_bytes")  # fmt: skip
+
+
+def as_of_end(page, ended_at: dt.datetime | None):
+    """``page`` (events of one session) as known when the session ended at ``ended_at``
+    (naive UTC): the end of a command that ended after it is unknown (null), as the end of
+    a command still running at that time. A session still recording is left as it is."""
+    if ended_at is None:
+        return page
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    limit = int(ended_at.replace(tzinfo=dt.UTC).timestamp() * 1_000_000)
+    ends = page.column("ts_end").cast(pa.timestamp("us")).cast(pa.int64())
+    late = pc.fill_null(pc.greater(ends, limit), False)
+    if not pc.any(late).as_py():
+        return page
+    for name in END_COLUMNS:
+        index = page.schema.get_field_index(name)
+        column = page.column(index)
+        empty = pa.nulls(len(page), column.type)
+        page = page.set_column(index, page.field(index), pc.if_else(late, empty, column))
+    return page

@@ -7,8 +7,8 @@ and keeps it in a :class:`StepBuffer`, which gets the fields of a whole episode
 (:data:`CLOSED_FIELDS`) when it closes; the steps table (:mod:`exporters.tables`)
 is made from the buffer column by column.
 
-Text a step copies from its events (event ids, commands, paths, diffs) and its
-output's tail do not become Python strings: :class:`EventRows` keeps them in
+Text a step copies from its events (event ids, commands, paths, diffs, shell ids) and
+its output (cut to its head and tail) do not become Python strings: :class:`EventRows` keeps them in
 Arrow, taken from each page for the events that became or joined steps. Transcripts of
 commands on the terminal are kept once each, in the order they appeared on the
 screen; a step holds the range of them on its screen. Written steps are dropped
@@ -32,7 +32,7 @@ class Step:
     end: int  # a command's end, else ts
     offset: int | None  # UTC offset, minutes
     action: str  # action type
-    key: tuple | None  # a command's key (exporters.labels.command_key)
+    key: tuple | None  # a command's key (exporters.commands.command_key)
     test_or_build: bool | None  # a command that runs tests or a build
     # The observation:
     cwd: str | None
@@ -46,6 +46,7 @@ class Step:
     files_after: list[str] | tuple[str, ...]
     exit_code: int | None
     failed: bool | None
+    interrupted: bool | None  # stopped by SIGINT or SIGTERM (exporters.labels.is_interrupted)
     duration_ms: int | None
     lines_added: int | None
     lines_removed: int | None
@@ -64,8 +65,9 @@ CLOSED_FIELDS = (
     "recovered_by_step", "time_to_recovery_ms", "in_loop",
 )  # fmt: skip
 
-# Event columns the steps table copies from EventRows (output_tail: exporters.steps).
-COPIED_COLUMNS = ("event_id", "command", "path", "old_path", "diff", "output_tail")
+# Event columns the steps table copies from EventRows (step_output: the output as a step
+# holds it, made by exporters.steps).
+COPIED_COLUMNS = ("event_id", "command", "path", "old_path", "diff", "step_output", "shell_id")
 
 
 def attribute(step: Step, ref: int, added: int, removed: int, path: str | None) -> None:
@@ -186,6 +188,7 @@ def _columns(steps: list[Step]) -> dict[str, list]:
         "files_after": [s.files_after for s in steps],
         "exit_code": [s.exit_code for s in steps],
         "failed": [s.failed for s in steps],
+        "interrupted": [s.interrupted for s in steps],
         "duration_ms": [s.duration_ms for s in steps],
         "lines_added": [s.lines_added for s in steps],
         "lines_removed": [s.lines_removed for s in steps],

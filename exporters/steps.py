@@ -19,19 +19,17 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from exporters.labels import command_key, failed_label, is_test_or_build, traceback_rows
+from exporters.commands import command_key, is_editor, is_recorder_key, is_test_or_build
+from exporters.labels import failed_label, is_interrupted, traceback_rows
 from exporters.stepbuffer import Step, StepBuffer, attribute
-from exporters.textcut import clean_tail
+from exporters.textcut import clean_tail, head_and_tail
 
 TERMINAL_CHARS = 2000  # observation.terminal: this many characters of recent transcripts,
 TERMINAL_COMMANDS = 10  # of at most this many commands
-OUTPUT_TAIL_CHARS = 1000  # outcome.output_tail
+OUTPUT_CHARS = 8000  # outcome.output (the setting export.output_chars; this is its default)
 # A file change up to this long after a command's end still counts as that command's doing
 # (the file watcher reports changes a little after they happen).
 ATTRIBUTION_SLACK_US = 500_000
-# Programs whose file changes are the researcher's edits, not the command's outcome.
-TERMINAL_EDITORS = {"vi", "vim", "nvim", "view", "nano", "pico", "emacs", "emacsclient", "micro",
-                    "hx", "helix", "kak", "joe", "ne", "mcedit", "ed", "jed"}  # fmt: skip
 # File event type -> action type of the step it makes.
 FILE_ACTIONS = {"save": "edit", "modify": "edit", "create": "create", "delete": "delete",
                 "rename": "rename", "burst": "burst"}  # fmt: skip
@@ -49,20 +47,22 @@ def _new_step() -> Step:
 # The event columns the builder reads, in the order of the row tuples it walks (the text a
 # step only copies, such as diffs, stays in Arrow: see exporters.stepbuffer).
 COLUMNS = ("source", "event_type", "ts_start", "ts_end", "utc_offset_min", "cwd", "repo",
-           "git_head", "git_branch", "command", "exit_code", "duration_ms", "output", "path",
-           "lines_added", "lines_removed", "text")  # fmt: skip
-(SOURCE, TYPE, TS, TS_END, OFFSET, CWD, REPO, HEAD, BRANCH, COMMAND, EXIT, DURATION, OUTPUT,
- PATH, ADDED, REMOVED, TEXT) = range(len(COLUMNS))  # fmt: skip
+           "git_head", "git_branch", "command", "exit_code", "pipestatus", "duration_ms",
+           "output", "path", "lines_added", "lines_removed", "text")  # fmt: skip
+(SOURCE, TYPE, TS, TS_END, OFFSET, CWD, REPO, HEAD, BRANCH, COMMAND, EXIT, PIPESTATUS, DURATION,
+ OUTPUT, PATH, ADDED, REMOVED, TEXT) = range(len(COLUMNS))  # fmt: skip
 
 
 class StepBuilder:
     """Turns one session's events (in time order) into steps, each handed to ``splitter``
     (which keeps them in ``steps``) as soon as it is made."""
 
-    def __init__(self, steps: StepBuffer, splitter, terminal_chars: int = TERMINAL_CHARS):
+    def __init__(self, steps: StepBuffer, splitter, terminal_chars: int = TERMINAL_CHARS,
+                 output_chars: int = OUTPUT_CHARS):  # fmt: skip
         self.steps = steps
         self.splitter = splitter
         self.terminal_chars = terminal_chars
+        self.output_chars = output_chars
         # The screen: steps.transcripts[lo:hi] (positions), screen_chars characters in all.
         self.screen_lo = self.screen_hi = 0
         self.screen_chars = 0
@@ -106,8 +106,8 @@ class StepBuilder:
                     file(row, i, action)
             elif source == "user":
                 user(row)
-        tails = output_tails(page.column("output"), columns[OUTPUT], OUTPUT_TAIL_CHARS)
-        self.steps.rows.keep(page.append_column("output_tail", tails), self._kept)
+        outputs = step_outputs(page.column("output"), columns[OUTPUT], self.output_chars)
+        self.steps.rows.keep(page.append_column("step_output", outputs), self._kept)
         self.events += page.num_rows
 
     def _keep(self, i: int) -> int:
@@ -130,13 +130,19 @@ class StepBuilder:
         repo = self._repo(row[REPO], cwd)
         if row[HEAD] or row[BRANCH]:
             self._learn_head(repo, row[HEAD], row[BRANCH])
+        command, output, exit_code, ended = row[COMMAND], row[OUTPUT], row[EXIT], row[TS_END]
+        key, test_or_build, editor, own = _command_facts(command)
+        end = ts if ended is None else ended
+        transcript = (end, self.order, self._transcript(command, output))
+        self.order += 1
+        if own:  # the recorder's own command: on the screen, but neither a step nor an owner
+            self.pending_output.append(transcript)
+            return
         head, branch = self.heads.get(repo, NO_GIT)
         if self.pending_output:
             self._release_output(ts)
         files_before = self._files_before() if self.files_since_step else ()
-        command, output, exit_code, ended = row[COMMAND], row[OUTPUT], row[EXIT], row[TS_END]
-        key, test_or_build, editor = _command_facts(command)
-        end = ts if ended is None else ended
+        pipestatus = row[PIPESTATUS]
         step = _new_step()
         step.ref, step.ts, step.end, step.offset = self._keep(i), ts, end, row[OFFSET]
         step.action, step.key, step.test_or_build = "command", key, test_or_build
@@ -144,14 +150,13 @@ class StepBuilder:
         step.screen_lo, step.screen_hi = self.screen_lo, self.screen_hi
         step.files_before, step.files_after = files_before, []
         step.exit_code = exit_code
-        step.failed = failed_label(exit_code, i in self._tracebacks)
+        step.failed = failed_label(exit_code, i in self._tracebacks, pipestatus=pipestatus)
+        step.interrupted = is_interrupted(exit_code, pipestatus)
         step.duration_ms, step.lines_added, step.lines_removed = row[DURATION], 0, 0
         step.extra_refs = step.prev = step.gap_ms = step.pause_class = None
         self.splitter.add(step)
-        self.pending_output.append((end, self.order, self._transcript(command, output)))
-        self.order += 1
-        if ended is not None and not editor:
-            self.running.append((ts, end, self.splitter.current, step))
+        self.pending_output.append(transcript)
+        self._track(step, ended, editor)
 
     def _transcript(self, command: str | None, output: str | None) -> str:
         """What a command leaves on the screen: ``$ command``, then its output's tail."""
@@ -170,11 +175,8 @@ class StepBuilder:
         repo = self._repo(row[REPO], path)
         if row[HEAD] or row[BRANCH]:
             self._learn_head(repo, row[HEAD], row[BRANCH])
-        if self.running:
-            owner = self._running_at(ts)
-            if owner is not None:
-                self._attribute(owner, row, i, path)
-                return
+        if self.running and self._attributed(row, i, path):
+            return
         head, branch = self.heads.get(repo, NO_GIT)
         if self.pending_output:
             self._release_output(ts)
@@ -185,27 +187,38 @@ class StepBuilder:
         step.cwd, step.repo, step.head, step.branch = self.last_cwd, repo, head, branch
         step.screen_lo, step.screen_hi = self.screen_lo, self.screen_hi
         step.files_before, step.files_after = files_before, (path,) if path else ()
-        step.exit_code = step.failed = step.duration_ms = None
+        step.exit_code = step.failed = step.interrupted = step.duration_ms = None
         step.lines_added, step.lines_removed = row[ADDED], row[REMOVED]
         step.extra_refs = step.prev = step.gap_ms = step.pause_class = None
         self.splitter.add(step)
 
-    def _running_at(self, ts: int) -> tuple | None:
-        """The latest-started command running at ``ts`` (its end plus the slack)."""
+    # -- attribution: which file changes are a command's outcome ------------------------------
+    # (The whole rule lives in _track and _attributed; everything else only calls them.)
+
+    def _track(self, step: Step, ended: int | None, editor: bool) -> None:
+        """A new command step: it owns the file changes made while it runs, unless it runs a
+        terminal editor (whose saves are the researcher's edits) or never ended."""
+        if ended is not None and not editor:
+            self.running.append((step.ts, step.end, self.splitter.current, step))
+
+    def _attributed(self, row: tuple, i: int, path: str | None) -> bool:
+        """If a command owns the file event ``row`` (the latest-started one running at its
+        time, its end plus the slack), record it as that command's outcome: True."""
+        ts = row[TS]
         keep = [r for r in self.running if r[1] + ATTRIBUTION_SLACK_US >= ts]
         self.running = keep
-        for command in keep[::-1]:
-            if command[0] <= ts:
-                return command
-        return None
-
-    def _attribute(self, owner: tuple, row: tuple, i: int, path: str | None) -> None:
+        owner = next((command for command in keep[::-1] if command[0] <= ts), None)
+        if owner is None:
+            return False
         if path:
             self.files_since_step.append(path)
         _, _, episode, step = owner
-        if episode is not self.splitter.current:  # its episode is closed (maybe written):
-            return  # only the next observation sees the change
-        attribute(step, self._keep(i), row[ADDED] or 0, row[REMOVED] or 0, path)
+        if episode is self.splitter.current:  # (else its episode is closed, maybe written:
+            # only the next observation sees the change)
+            attribute(step, self._keep(i), row[ADDED] or 0, row[REMOVED] or 0, path)
+        return True
+
+    # -- (end of attribution) -----------------------------------------------------------------
 
     # -- observation -----------------------------------------------------------------------
 
@@ -275,15 +288,15 @@ class StepBuilder:
 
 @lru_cache(maxsize=65536)
 def _command_facts(command: str | None) -> tuple:
-    """A command's key, whether it is a test or build run, and whether it is a terminal
-    editor (whose file changes are the researcher's edits)."""
+    """A command's key, whether it is a test or build run, whether it is a terminal editor
+    (whose file changes are the researcher's edits) and whether it is the recorder's own."""
     key = command_key(command)
-    return key, is_test_or_build(key), key is not None and key[0] in TERMINAL_EDITORS
+    return key, is_test_or_build(key), is_editor(key), is_recorder_key(key)
 
 
-def output_tails(outputs, texts: list, limit: int):
+def step_outputs(outputs, texts: list, limit: int):
     """``outputs`` (an Arrow string column, ``texts`` its values) with the values longer
-    than ``limit`` cut to their tails: outcome.output_tail."""
+    than ``limit`` cut to their head and tail: outcome.output."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -291,5 +304,5 @@ def output_tails(outputs, texts: list, limit: int):
     long = pc.fill_null(pc.greater(pc.utf8_length(outputs), limit), False)
     if not pc.any(long).as_py():
         return outputs
-    cut = [clean_tail(texts[i], limit) for i in pc.indices_nonzero(long).to_pylist()]
+    cut = [head_and_tail(texts[i], limit) for i in pc.indices_nonzero(long).to_pylist()]
     return pc.replace_with_mask(outputs, long, pa.array(cut, pa.string()))

@@ -3,7 +3,7 @@
 ``events_table`` shapes a page of (redacted) event-log rows; ``steps_table`` turns
 the built steps of a :class:`~exporters.stepbuffer.StepBuffer` into columns, and
 ``episodes_table`` the rows of closed episodes (:func:`episode_row`). Every table
-gets the ``researcher`` and ``date`` columns that are also its hive partition keys,
+gets the ``researcher`` and ``date`` columns that also name its directories,
 and exactly the columns of its schema, in order.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate, chain
 
+from exporters.labels import episode_exit_status
 from exporters.stepbuffer import StepBuffer
 from exporters.textcut import clean_tail
 from schemas.arrow import export_schema
@@ -83,10 +84,11 @@ def steps_table(steps: StepBuffer, stop: int, researcher: str, distinct: dict | 
         "is_first": c["is_first"],
         "is_last": c["is_last"],
         "is_terminal": c["is_terminal"],
-        "observation": _observation(pa, schema, c, steps, distinct),
-        **_action_and_outcome(pa, schema, c, texts),
+        "observation": _observation(pa, schema, c, steps, texts, distinct),
+        **_action_and_outcome(pa, schema, c, texts, _diffs(pa, schema, steps, c)),
         "source_event_ids": _source_event_ids(pa, steps, c, texts["event_id"]),
         "failed": c["failed"],
+        "interrupted": c["interrupted"],
         "is_test_or_build": c["test_or_build"],
         "is_retry_of": c["is_retry_of"],
         "recovered_by_step": c["recovered_by_step"],
@@ -97,7 +99,9 @@ def steps_table(steps: StepBuffer, stop: int, researcher: str, distinct: dict | 
     return _table(pa, schema, columns)
 
 
-def _observation(pa, schema, c: dict, steps: StepBuffer, distinct: dict | None):
+def _observation(pa, schema, c: dict, steps: StepBuffer, texts: dict, distinct: dict | None):
+    import pyarrow.compute as pc
+
     obs_t = schema.field("observation").type
     prev_t = obs_t.field("previous_outcome").type
     prev = c["prev"]
@@ -105,8 +109,10 @@ def _observation(pa, schema, c: dict, steps: StepBuffer, distinct: dict | None):
     fields = zip(*[p or unknown for p in prev], strict=True)
     prev_cols = [pa.array(values, f.type) for values, f in zip(fields, prev_t, strict=True)]
     prev_missing = pa.array([p is None for p in prev])
+    is_command = pa.array([a == "command" for a in c["action"]], pa.bool_())
     return _struct(pa, obs_t, {
         "cwd": c["cwd"],
+        "shell_id": pc.if_else(is_command, texts["shell_id"], pa.scalar(None, pa.string())),
         "repository": c["repo"],
         "git_head": c["head"],
         "git_branch": c["branch"],
@@ -120,8 +126,9 @@ def _observation(pa, schema, c: dict, steps: StepBuffer, distinct: dict | None):
     })  # fmt: skip
 
 
-def _action_and_outcome(pa, schema, c: dict, texts: dict) -> dict:
-    """The action and outcome columns; ``texts`` holds the steps' own events' texts."""
+def _action_and_outcome(pa, schema, c: dict, texts: dict, diffs) -> dict:
+    """The action and outcome columns; ``texts`` holds the steps' own events' texts,
+    ``diffs`` the outcome.diffs column."""
     import pyarrow.compute as pc
 
     is_command = pa.array([a == "command" for a in c["action"]], pa.bool_())
@@ -136,13 +143,30 @@ def _action_and_outcome(pa, schema, c: dict, texts: dict) -> dict:
     })  # fmt: skip
     outcome = _struct(pa, schema.field("outcome").type, {
         "exit_code": c["exit_code"],
-        "output_tail": pc.if_else(is_command, texts["output_tail"], none),
+        "output": pc.if_else(is_command, texts["step_output"], none),
         "duration_ms": c["duration_ms"],
         "lines_added": c["lines_added"],
         "lines_removed": c["lines_removed"],
         "files_changed": _string_lists(pa, c["files_after"]),
+        "diffs": diffs,
     })  # fmt: skip
     return {"action": action, "outcome": outcome}
+
+
+def _diffs(pa, schema, steps: StepBuffer, c: dict):
+    """outcome.diffs: the path and diff of each file event a command owns, in time order."""
+    diff_t = schema.field("outcome").type.field("diffs").type
+    extra_refs = c["extra_refs"]
+    sizes = [len(refs) if refs else 0 for refs in extra_refs]
+    offsets = pa.array([0, *accumulate(sizes)], pa.int32())
+    flat = [ref for refs in extra_refs if refs for ref in refs]
+    if flat:
+        taken = steps.rows.take(flat, ["path", "diff"])
+        children = [taken["path"], taken["diff"]]
+    else:
+        children = [pa.array([], pa.string()), pa.array([], pa.string())]
+    entries = pa.StructArray.from_arrays(children, fields=list(diff_t.value_type))
+    return pa.ListArray.from_arrays(offsets, entries, type=diff_t)
 
 
 def episodes_table(rows: Sequence[dict], researcher: str):
@@ -161,6 +185,7 @@ def episode_row(e, steps: StepBuffer) -> dict:
     first = records[0]
     end = max(s.end for s in records)
     commands = [s for s in records if s.action == "command"]
+    exit_status = episode_exit_status([s.key for s in commands], [s.exit_code for s in commands])
     labels = e.labels
     return {
         "episode_id": e.episode_id,
@@ -179,7 +204,7 @@ def episode_row(e, steps: StepBuffer) -> dict:
         "num_commands": len(commands),
         "num_edits": len(records) - len(commands),
         "end_reason": e.end_reason,
-        "exit_status": commands[-1].exit_code if commands else None,
+        "exit_status": exit_status,
         "success": labels.success,
         "num_failures": labels.failures,
         "num_recoveries": labels.recoveries,

@@ -1,9 +1,12 @@
-"""Cutting redacted text to a tail without creating new matches for the redaction rules.
+"""Cutting redacted text to a tail, or a head and a tail, without creating new matches for
+the redaction rules.
 
 A cut in the middle of a line or of a placeholder (``<SECRET:github-token:957bdf>``)
 can leave text that a rule matches although the whole never did: ``token:957bdf>``
 reads like ``token: value``. :func:`clean_tail` therefore starts a tail at a line
-boundary when one is near, and otherwise never inside a placeholder.
+boundary when one is near, and otherwise never inside a placeholder;
+:func:`clean_head` ends a head the same way, and :func:`head_and_tail` joins the two
+around a line saying how much was left out.
 """
 
 from __future__ import annotations
@@ -31,3 +34,36 @@ def clean_tail(text: str, limit: int) -> str:
             cut = match.end()
             break
     return text[cut:]
+
+
+OMITTED = "[... {count} characters omitted ...]\n"
+
+
+def clean_head(text: str, limit: int) -> str:
+    """At most ``limit`` characters from the start of ``text``, ending at a line end when one
+    is within the last ``LINE_SEARCH`` characters, else right before any placeholder cut."""
+    if len(text) <= limit:
+        return text
+    newline = text.rfind("\n", max(0, limit - min(LINE_SEARCH, limit // 2)), limit)
+    if newline >= 0:
+        return text[: newline + 1]
+    cut = limit
+    for match in _PLACEHOLDER.finditer(
+        text, max(0, cut - _PLACEHOLDER_MAX), cut + _PLACEHOLDER_MAX
+    ):
+        if match.start() < cut < match.end():
+            cut = match.start()
+            break
+    return text[:cut]
+
+
+def head_and_tail(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters; else its head (about half of
+    ``limit``) and its tail (the rest), each cut cleanly, around the line
+    ``[... N characters omitted ...]`` (on a line of its own)."""
+    if len(text) <= limit:
+        return text
+    head = clean_head(text, limit // 2)
+    tail = clean_tail(text, limit - len(head))
+    omitted = OMITTED.format(count=len(text) - len(head) - len(tail))
+    return head + ("" if head.endswith("\n") or not head else "\n") + omitted + tail

@@ -48,6 +48,13 @@ class EpisodeSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    # A step's outcome.output holds at most this many characters of the command's output
+    # (its head and tail around an "omitted" line when it is longer).
+    output_chars: int = 8000
+
+
+@dataclass(frozen=True)
 class RedactionSettings:
     literals: tuple[str, ...] = ()
     rules: tuple[dict[str, Any], ...] = ()  # tables with a name and a pattern
@@ -60,6 +67,7 @@ class Settings:
     record: RecordSettings = RecordSettings()
     caps: CapsSettings = CapsSettings()
     episodes: EpisodeSettings = EpisodeSettings()
+    export: ExportSettings = ExportSettings()
     redaction: RedactionSettings = RedactionSettings()
 
 

@@ -3,7 +3,8 @@
 # system packages with apt-get, then the project and its test extras with pip.
 #   scripts/install-deps.sh          runtime only (tmux, git, the package)
 #   scripts/install-deps.sh demo     also Hugging Face datasets, to load the demo's export
-#   scripts/install-deps.sh test     also zsh, vim, shellcheck, Xvfb and the test extras
+#   scripts/install-deps.sh test     also zsh, vim, shellcheck, Xvfb, a JRE (for Spark) and the
+#                                    test extras
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ want=(tmux git)
 extra="."
 case "${1:-}" in
   demo) extra=".[demo]" ;;
-  test) want+=(zsh vim shellcheck xvfb); extra=".[test]" ;;
+  test) want+=(zsh vim shellcheck xvfb default-jre-headless); extra=".[test]" ;;
 esac
 
 missing=()

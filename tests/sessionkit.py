@@ -8,6 +8,9 @@ exporter reads a real DuckDB event log.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from spoolkit import DEAD_PID
 
 from recorder import records as R
@@ -45,7 +48,7 @@ class SessionScript:
 
     def command(self, cmd: str, exit: int | None = 0, output: str | None = None,
                 duration: float = 1.0, cwd: str = "/work/repo", shell_id: str = "sh1",
-                gap: float = 2.0) -> SessionScript:  # fmt: skip
+                gap: float = 2.0, pipestatus: str | None = None) -> SessionScript:  # fmt: skip
         """A command typed ``gap`` s after the last thing; it runs ``duration`` s."""
         self.now += gap
         self.n += 1
@@ -57,7 +60,8 @@ class SessionScript:
                                      output_bytes=len(output.encode())))  # fmt: skip
         if exit is not None:
             records.append(self._rec(R.CMD_END, at=self.now + duration, shell_id=shell_id,
-                                     n=self.n, exit=exit, pipestatus=str(exit)))  # fmt: skip
+                                     n=self.n, exit=exit,
+                                     pipestatus=pipestatus or str(exit)))  # fmt: skip
         self.shell.append(records)
         self.now += duration
         return self
@@ -117,3 +121,21 @@ def export_rows(lay: Layout, out, **options) -> dict[str, list[dict]]:
         table = table.sort_by([(k, "ascending") for k in keys])
         tables[name] = table.to_pylist()
     return tables
+
+
+def commands_of(steps: list[dict]) -> list[str]:
+    return [x["action"]["command"] for x in steps if x["action"]["type"] == "command"]
+
+
+def dataset_files(root: Path) -> dict[str, bytes]:
+    """Every file of an export, meta/info.json without the time it was made."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.name == "info.json":
+                info = json.loads(data)
+                info.pop("created_at")
+                data = json.dumps(info, sort_keys=True).encode()
+            files[str(path.relative_to(root))] = data
+    return files

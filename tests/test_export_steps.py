@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sessionkit import SessionScript, export_rows
 
-from exporters.steps import OUTPUT_TAIL_CHARS, TERMINAL_CHARS
+from exporters.steps import OUTPUT_CHARS, TERMINAL_CHARS
 
 
 def test_file_changes_while_a_command_runs_are_its_outcome(lay, tmp_path):
@@ -56,14 +56,14 @@ def test_terminal_shows_only_commands_that_ended_before_the_action(lay, tmp_path
     assert terminals[0] == []
     assert terminals[1] == ["$ echo one\none\n"]
     assert terminals[2] == ["$ echo one\none\n", "$ echo two\ntwo\n"]
-    assert steps[2]["outcome"]["output_tail"] == "three\n"
+    assert steps[2]["outcome"]["output"] == "three\n"
     assert steps[1]["observation"]["previous_outcome"] == {
         "action_type": "command", "exit_code": 0, "failed": False, "duration_ms": 1000,
         "lines_added": 0, "lines_removed": 0,
     }  # fmt: skip
 
 
-def test_long_outputs_are_cut_to_their_tails_at_line_starts(lay, tmp_path):
+def test_long_outputs_are_cut_to_their_heads_and_tails_at_line_ends(lay, tmp_path):
     long = "".join(f"line {i}\n" for i in range(2000))
     s = SessionScript(lay)
     s.command("seq", output=long)
@@ -71,9 +71,10 @@ def test_long_outputs_are_cut_to_their_tails_at_line_starts(lay, tmp_path):
     s.command("true")
     s.end().ingest()
     steps = export_rows(lay, tmp_path / "out")["steps"]
-    tail = steps[0]["outcome"]["output_tail"]
-    assert len(tail) <= OUTPUT_TAIL_CHARS and long.endswith(tail)
-    assert tail.startswith("line ") and len(tail) > OUTPUT_TAIL_CHARS - 20
+    head, _, tail = steps[0]["outcome"]["output"].partition("[... ")
+    tail = tail.split(" characters omitted ...]\n", 1)[1]
+    assert len(head) + len(tail) <= OUTPUT_CHARS and long.endswith(tail) and long.startswith(head)
+    assert tail.startswith("line ") and len(head) + len(tail) > OUTPUT_CHARS - 40
     (seq,) = steps[1]["observation"]["terminal"]
     assert seq.startswith("$ seq\nline ") and seq.endswith("line 1999\n")
     assert len(seq) <= TERMINAL_CHARS + len("$ seq\n")
@@ -83,14 +84,18 @@ def test_long_outputs_are_cut_to_their_tails_at_line_starts(lay, tmp_path):
 
 def test_a_cut_never_splits_a_placeholder(lay, tmp_path):
     token = "ghp_FAKEfake0123456789FAKEfake0123456789"
-    # One long line; redacted, the tail's cut falls inside the token's placeholder.
-    output = "x" * 5000 + f" {token} " + "y" * (OUTPUT_TAIL_CHARS - 20)
+    # Long lines; redacted, the cuts fall inside the tokens' placeholders.
+    half = OUTPUT_CHARS // 2
+    output = (
+        "w" * (half - 20) + f" {token} " + "x" * 3 * OUTPUT_CHARS + f" {token} " + "y" * (half - 5)
+    )
     s = SessionScript(lay)
     s.command("cat blob", output=output)
     s.end().ingest()
     (step,) = export_rows(lay, tmp_path / "out")["steps"]
-    tail = step["outcome"]["output_tail"]
-    assert tail == " " + "y" * (OUTPUT_TAIL_CHARS - 20)  # starts after the placeholder
+    head, _, tail = step["outcome"]["output"].partition("\n[... ")
+    assert head == "w" * (half - 20) + " "  # ends before the placeholder
+    assert tail.endswith("omitted ...]\n " + "y" * (half - 5))  # starts after the other
 
 
 def test_actions_of_each_file_event_type(lay, tmp_path):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sessionkit import SessionScript, export_rows
 
-from exporters import labels
-from exporters.labels import command_key, is_failure, is_test_or_build
+from exporters import commands, labels
+from exporters.commands import command_key, is_test_or_build
+from exporters.labels import is_failure
 
 PY_TRACEBACK = 'Traceback (most recent call last):\n  File "t.py", line 1\nValueError: x\n'
 
@@ -424,14 +425,14 @@ def test_an_interrupted_run_is_passed_over_by_retries_and_recoveries():
 
 @pytest.mark.parametrize(
     ("command", "key"),
-    [(example, key) for row in labels.PROGRAMS for example, key in row.examples],
+    [(example, key) for row in commands.PROGRAMS for example, key in row.examples],
 )
 def test_program_table_examples(command, key):
     assert command_key(command) == key
 
 
 def test_every_program_row_has_examples():
-    assert all(row.examples for row in labels.PROGRAMS)
+    assert all(row.examples for row in commands.PROGRAMS)
 
 
 @pytest.mark.parametrize(
@@ -551,7 +552,7 @@ def test_success_without_tests(steps, success):
     ],
 )
 def test_is_recorder_command(command, own):
-    assert labels.is_recorder_command(command) is own
+    assert commands.is_recorder_command(command) is own
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def export(out: Path, sessions: tuple[str, ...], since: str | None, file_format:
            idle_gap: float | None, overwrite: bool, quiet: bool) -> None:  # fmt: skip
     """Export recorded sessions as a dataset for imitation learning.
 
-    Writes events, steps and episodes tables (hive-partitioned by researcher and
+    Writes events, steps and episodes tables (in directories per researcher and
     date), a dataset card (README.md) and meta/info.json. Text is redacted with
     the rules current now and scanned again before anything is written.
     """

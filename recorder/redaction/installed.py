@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from recorder.redaction.engine import Redactor
 from recorder.redaction.key import load_or_create_key
+from recorder.redaction.personal import PersonalInfo
 
 if TYPE_CHECKING:
     from recorder.config import Config
@@ -22,12 +23,15 @@ def build_redactor(
     config: Config,
     extra_literals: Sequence[str] = (),
     extra_rules: Sequence[dict] = (),
+    personal: bool | PersonalInfo = True,
 ) -> Redactor:
     """The engine with this installation's key, config.toml's ``[redaction]`` literals and
-    rules, and any given on top (``recorder scrub --literal/--rule``)."""
+    rules, and any given on top (``recorder scrub --literal/--rule``). ``personal``: the
+    personal data to hide besides the built-in rules' (True: read from this machine)."""
     rules = config.settings.redaction
     return Redactor(
         load_or_create_key(lay.home),
         literals=[*rules.literals, *extra_literals],
         user_rules=[*rules.rules, *extra_rules],
+        personal=personal,
     )
