@@ -365,7 +365,7 @@ def command_key(command: str | None) -> Key | None:
     """
     if not command or not command.strip():
         return None
-    keyed = [k for k in map(_segment_key, _segments(_words(command))) if k is not None]
+    keyed = [k for k in map(_segment_key, _segments(command_words(command))) if k is not None]
     if not keyed:
         return None
     working = [k for k in keyed if k[0] not in _SETUP]
@@ -375,7 +375,8 @@ def command_key(command: str | None) -> Key | None:
     return working[0] if working else keyed[0]
 
 
-def _words(command: str) -> list[str]:
+def command_words(command: str) -> list[str]:
+    """A command line's words as the shell splits them (operators as words of their own)."""
     lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|")
     lexer.whitespace_split = True
     lexer.commenters = ""

@@ -25,12 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from exporters import card as card_mod
+from exporters.attribution import FOREGROUND_US, SLACK_US
 from exporters.jobs import ExportOptions, ExportResult, SessionJob, SessionOutput
 from exporters.redaction import ExportRedaction, build_export_redactor
 from exporters.session import export_session
 from exporters.sink import FORMATS, make_sink
 from exporters.source import SessionInfo, select_sessions
-from exporters.steps import ATTRIBUTION_SLACK_US, TERMINAL_CHARS
+from exporters.steps import TERMINAL_CHARS
 from exporters.tables import utc_date
 from exporters.workers import run_in_workers
 from recorder.errors import ExportError
@@ -227,7 +228,8 @@ class _Export:
             "output_cap_chars": self.config.output_cap,
             "terminal_chars": TERMINAL_CHARS,
             "output_chars": self.config.settings.export.output_chars,
-            "attribution_slack_ms": ATTRIBUTION_SLACK_US // 1000,
+            "attribution_slack_ms": SLACK_US // 1000,
+            "attribution_foreground_ms": FOREGROUND_US // 1000,
         }
 
     def _export_id(self, sessions: list[SessionInfo]) -> str:

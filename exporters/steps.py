@@ -1,11 +1,11 @@
 """Events -> steps: the researcher's actions with what they saw before and what followed.
 
 A step is one action, aligned as in RLDS: the action is taken on the observation,
-and the outcome follows it. Actions are shell commands and file changes made
-outside any running command (saves in an editor). A file change recorded while a
-command runs (``black .``, a build, ``git checkout``) is that command's outcome
-instead, and shows up in the next step's ``files_changed``; terminal editors
-(``vim x.py``) are the exception: saves inside them are edit steps.
+and the outcome follows it. Actions are shell commands and the file changes no
+command made (saves in an editor or an IDE). A file change a running command made
+(``black .``, a build, ``git checkout``, a run's checkpoint: ``exporters.attribution``
+decides) is that command's outcome instead, and shows up in the next step's
+``files_changed``.
 
 :class:`StepBuilder` reads a session's events in time order, page by page, makes
 each new step (a :class:`~exporters.stepbuffer.Step`) and hands it to an
@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
+from exporters.attribution import SLACK_US, Change, Running, owner
 from exporters.commands import command_key, is_editor, is_recorder_key, is_test_or_build
 from exporters.labels import failed_label, is_interrupted, traceback_rows
 from exporters.stepbuffer import Step, StepBuffer, attribute
@@ -27,9 +28,6 @@ from exporters.textcut import clean_tail, head_and_tail
 TERMINAL_CHARS = 2000  # observation.terminal: this many characters of recent transcripts,
 TERMINAL_COMMANDS = 10  # of at most this many commands
 OUTPUT_CHARS = 8000  # outcome.output (the setting export.output_chars; this is its default)
-# A file change up to this long after a command's end still counts as that command's doing
-# (the file watcher reports changes a little after they happen).
-ATTRIBUTION_SLACK_US = 500_000
 # File event type -> action type of the step it makes.
 FILE_ACTIONS = {"save": "edit", "modify": "edit", "create": "create", "delete": "delete",
                 "rename": "rename", "burst": "burst"}  # fmt: skip
@@ -156,7 +154,7 @@ class StepBuilder:
         step.extra_refs = step.prev = step.gap_ms = step.pause_class = None
         self.splitter.add(step)
         self.pending_output.append(transcript)
-        self._track(step, ended, editor)
+        self._track(step, ended, editor, command)
 
     def _transcript(self, command: str | None, output: str | None) -> str:
         """What a command leaves on the screen: ``$ command``, then its output's tail."""
@@ -195,24 +193,31 @@ class StepBuilder:
     # -- attribution: which file changes are a command's outcome ------------------------------
     # (The whole rule lives in _track and _attributed; everything else only calls them.)
 
-    def _track(self, step: Step, ended: int | None, editor: bool) -> None:
-        """A new command step: it owns the file changes made while it runs, unless it runs a
-        terminal editor (whose saves are the researcher's edits) or never ended."""
-        if ended is not None and not editor:
-            self.running.append((step.ts, step.end, self.splitter.current, step))
+    def _track(self, step: Step, ended: int | None, editor: bool, command: str | None) -> None:
+        """A new command step, which may own the file changes made while it runs
+        (``exporters.attribution``). A command that never ended owns nothing."""
+        if ended is not None:
+            running = Running(step.ts, step.end, step.key, command, step.cwd, editor)
+            self.running.append((running, self.splitter.current, step))
 
     def _attributed(self, row: tuple, i: int, path: str | None) -> bool:
-        """If a command owns the file event ``row`` (the latest-started one running at its
-        time, its end plus the slack), record it as that command's outcome: True."""
+        """If a running command made the file event ``row`` (``attribution.owner``), record
+        it as that command's outcome: True. Else it is a step of its own."""
         ts = row[TS]
-        keep = [r for r in self.running if r[1] + ATTRIBUTION_SLACK_US >= ts]
-        self.running = keep
-        owner = next((command for command in keep[::-1] if command[0] <= ts), None)
-        if owner is None:
+        self.running = [r for r in self.running if r[0].end_us + SLACK_US >= ts]
+        change = Change(
+            ts,
+            row[TYPE],
+            os.path.join(row[REPO], path) if row[REPO] and path else path,
+            row[ADDED] is not None,
+            bool(row[REMOVED]),
+        )
+        found = owner(change, [r[0] for r in self.running])
+        if found is None:
             return False
         if path:
             self.files_since_step.append(path)
-        _, _, episode, step = owner
+        _, episode, step = self.running[found]
         if episode is self.splitter.current:  # (else its episode is closed, maybe written:
             # only the next observation sees the change)
             attribute(step, self._keep(i), row[ADDED] or 0, row[REMOVED] or 0, path)
