@@ -50,8 +50,15 @@ def test_a_wrong_event_fails_its_schema(run_cli, recorder_home):
 
 @pytest.mark.slow
 def test_control_spool_records_match_the_spool_schema(run_cli, recorder_home):
-    lay = Layout(recorder_home)
-    run_cli("start", "--name", "s")
+    """The records `recorder start` and `recorder task` write, read before any daemon
+    ingests them (a daemon erases what it has ingested): the session is opened by the
+    same core function `start` calls, without spawning the daemon."""
+    from recorder.config import load_config
+    from recorder.session import control_lock, open_session
+
+    lay = Layout(recorder_home).ensure()
+    with control_lock(lay):
+        open_session(lay, load_config(lay), "s", [])
     run_cli("task", "t")
     records = [
         json.loads(line)
