@@ -122,3 +122,35 @@ def test_ten_thousand_file_burst(tmp_path, run_cli):
     rows = wr.stop()
     assert len([r for r in rows if r["event_type"] == "burst"]) == 1
     assert len(file_events(("save",))) == 1
+
+
+def test_a_burst_lists_each_file_once_from_its_first_state_to_its_last():
+    """A file that settled twice within one burst (created, then written again once the
+    debounce had passed: a loaded machine) is one change in the summary."""
+    from recorder.collectors.changes import CREATE, DELETE, RENAME, SAVE, Change, coalesce
+    from recorder.collectors.snapshots import FileState
+    from recorder.gitinfo import Repo
+
+    repo = Repo("/r", None)
+
+    def state(h):
+        return FileState("text", h, 1, 1, 1)
+
+    changes = [
+        Change(CREATE, "/r/a", repo, 1.0, None, state("a1")),
+        Change(SAVE, "/r/b", repo, 1.1, state("b0"), state("b1")),
+        Change(SAVE, "/r/a", repo, 1.2, state("a1"), state("a2")),
+        Change(SAVE, "/r/b", repo, 1.3, state("b1"), state("b2")),
+        Change(CREATE, "/r/tmp", repo, 1.4, None, state("t")),
+        Change(DELETE, "/r/tmp", repo, 1.5, state("t"), None),
+        Change(RENAME, "/r/c", repo, 1.6, state("c"), state("c"), old_path="/r/c0"),
+        Change(CREATE, "/r/tmp", repo, 1.7, None, state("t2")),
+    ]
+    out = [(c.kind, c.path, c.before and c.before.hash, c.after and c.after.hash)
+           for c in coalesce(changes)]  # fmt: skip
+    assert out == [
+        ("create", "/r/a", None, "a2"),
+        ("save", "/r/b", "b0", "b2"),
+        ("rename", "/r/c", "c", "c"),
+        ("create", "/r/tmp", None, "t2"),
+    ]

@@ -57,6 +57,34 @@ class Change:
     extra: dict = field(default_factory=dict)
 
 
+def coalesce(changes: list[Change]) -> list[Change]:
+    """One change per file: what a burst summary lists. A file that settled twice in the
+    same burst (created, then written again once the debounce had passed) is listed once,
+    from its first state to its last; created then deleted, not at all. Renames are kept
+    as they are, in order."""
+    out: list[Change | None] = []
+    at: dict[str, int] = {}  # path -> index in out of its change
+    for change in changes:
+        k = at.get(change.path)
+        if change.kind == RENAME or k is None or out[k] is None or out[k].kind == RENAME:
+            at[change.path] = len(out)
+            out.append(change)
+            continue
+        merged = _merged(out[k], change)
+        out[k] = merged  # None: nothing happened to the file, all told
+    return [c for c in out if c is not None]
+
+
+def _merged(first: Change, last: Change) -> Change | None:
+    if first.kind == CREATE and last.kind == DELETE:
+        return None
+    kind = first.kind if first.kind == CREATE else last.kind
+    if first.kind == DELETE and last.kind != DELETE:
+        kind = SAVE  # deleted and written again: the file changed
+    return Change(kind, last.path, last.repo, last.t, first.before, last.after, last.content,
+                  extra={**first.extra, **last.extra})  # fmt: skip
+
+
 class Tracker:
     """The index of last snapshots and the comparisons against it (one thread only)."""
 

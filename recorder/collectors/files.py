@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from recorder.collectors.changes import Change, Tracker
+from recorder.collectors.changes import Change, Tracker, coalesce
 from recorder.collectors.debounce import ChangeQueue
 from recorder.collectors.fileevents import EventBuilder, command_at, manifest_bytes
 from recorder.collectors.filters import PathRules
@@ -329,6 +329,7 @@ class FileCollector:
             return
         self.builder.new_flush()
         if len(changes) > self.burst_files:
+            changes = coalesce(changes)
             first = min(c.t for c in changes)
             last = max(c.t for c in changes)
             command = command_at(self.ctx.log, self.ctx.session_id, first)
