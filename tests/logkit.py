@@ -45,6 +45,17 @@ def log_sql(lay: Layout, sql: str, params: list[Any] | None = None) -> list[dict
         con.close()
 
 
+def stored_blob_hashes(lay: Layout) -> set[str]:
+    """The hash of every blob in the log file (the recorder must be stopped)."""
+    store = open_reader(lay)
+    if store is None:
+        return set()
+    try:
+        return {row["hash"] for row in store.arrow("SELECT hash FROM blobs").to_pylist()}
+    finally:
+        store.close()
+
+
 def stored_blobs(lay: Layout) -> list[bytes]:
     """The content of every blob in the log file (the recorder must be stopped)."""
     store = open_reader(lay)
