@@ -1,7 +1,7 @@
 # The two set-up commands of the README.
 #   make demo   install, record a scripted demonstration session, show and export it
 #   make test   install what the tests need, then run the whole suite on 4 workers (pytest-xdist;
-#               the tests mostly wait on shells and daemons); pytest -m "not slow" skips the end to end
+#               the end-to-end tests wait on shells and daemons); pytest -m "not slow" skips those
 .PHONY: demo test lint bench
 
 demo:
