@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -16,6 +13,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from readerkit import hf_env, run_reader
 from sessionkit import T0, SessionScript, export_rows
 
 from exporters.jobs import ExportOptions
@@ -95,14 +93,7 @@ HF_SCRIPT = textwrap.dedent(
 
 
 def load_with_hf(path: Path, tmp_path: Path) -> dict:
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf-home")}  # fmt: skip
-    proc = subprocess.run(
-        [sys.executable, "-c", HF_SCRIPT, str(path)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_reader(HF_SCRIPT, path, hf_env(tmp_path))
 
 
 @pytest.mark.slow

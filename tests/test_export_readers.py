@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from readerkit import hf_env, run_reader
 from sessionkit import T0, SessionScript
 
 from exporters.jobs import ExportOptions
@@ -101,14 +99,7 @@ HF_SCRIPT = textwrap.dedent(
 
 
 def test_hugging_face_datasets_loads_an_export_with_an_empty_table(sparse_dataset, tmp_path):
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf-home")}  # fmt: skip
-    proc = subprocess.run(
-        [sys.executable, "-c", HF_SCRIPT, str(sparse_dataset)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    loaded = run_reader(HF_SCRIPT, sparse_dataset, hf_env(tmp_path))
     # `datasets` cannot load a split without rows: such a table has no config (as documented).
     assert loaded["events"] == {"rows": 1, "columns": export_schema("events").names}
     assert loaded["default"] == loaded["events"]  # the first table with rows is the default
@@ -158,13 +149,7 @@ RAY_SCRIPT = textwrap.dedent(
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray[data] is not installed")
 def test_ray_data_reads_each_table(dataset, tmp_path):
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": "/tmp"}
-    proc = subprocess.run(
-        [sys.executable, "-c", RAY_SCRIPT, str(dataset)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    loaded = run_reader(RAY_SCRIPT, dataset, {"RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": "/tmp"})
     for table in EXPORT_TABLES:
         assert loaded[table]["rows"] == counts(dataset)[table]
         assert loaded[table]["columns"] == sorted(export_schema(table).names)
@@ -193,12 +178,7 @@ SPARK_SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed")
 @pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a JRE (default-jre-headless)")
 def test_spark_reads_each_table_with_date_as_a_string(dataset):
-    proc = subprocess.run(
-        [sys.executable, "-c", SPARK_SCRIPT, str(dataset)],
-        capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    loaded = run_reader(SPARK_SCRIPT, dataset, timeout=400)
     for table in EXPORT_TABLES:
         assert loaded[table]["rows"] == counts(dataset)[table]
         assert loaded[table]["columns"] == sorted(export_schema(table).names)
