@@ -4,7 +4,8 @@ Text is encoded to UTF-8 once and scanned with RE2 (linear time). One pass of
 an RE2 set over every rule's literal keywords (the prefilter) says which rules
 can match at all; only those run. A batch is joined and scanned as one text
 (each distinct text once), then cut back into its items. Overlapping findings are settled by category
-(provider tokens first, personal data last), then by length. Each value becomes
+(provider tokens first, personal data last), then by length. A secret found once is
+found again wherever it appears later, bare (``known.py``). Each value becomes
 ``<SECRET:rule:xxxxxx>`` or ``<PII:rule:xxxxxx>``, where ``xxxxxx`` starts the
 HMAC-SHA256 of the value under the installation key; the home directory
 becomes ``~``. Text inside an existing placeholder is never matched again, so
@@ -24,9 +25,10 @@ from typing import Any, NamedTuple
 import re2
 
 from recorder.errors import ConfigError, LeakFound, RuleError
+from recorder.redaction.known import KnownValues
 from recorder.redaction.matcher import CompiledRule, compile_rule, rule_spans
 from recorder.redaction.personal import PersonalInfo, personal_rules
-from recorder.redaction.rules import RULES, RULESET_VERSION, Rule
+from recorder.redaction.rules import REMOTE_HOST_RULES, RULES, RULESET_VERSION, Rule
 from recorder.redaction.user_rules import user_rules_digest, user_rules_from
 
 PLACEHOLDER_PATTERN = r"<(?:SECRET|PII):[A-Za-z0-9_.\-]+:[0-9a-f]{6}>"
@@ -87,6 +89,7 @@ class Redactor:
             i for i, c in enumerate(self._rules) if c.rule.multiline and not c.rule.keywords
         ]
         self._placeholders = re2.compile(PLACEHOLDER_PATTERN)
+        self._known = KnownValues(self._rules)
         self.ruleset_version = RULESET_VERSION
         if literals or user_rules:
             self.ruleset_version += "+u" + user_rules_digest(literals, user_rules)
@@ -117,6 +120,10 @@ class Redactor:
             runs = [[0, len(data)]] if c.rule.multiline else ranges[i]
             for lo, hi in runs:
                 hits.extend((s, e, i) for s, e in rule_spans(c, data, raw, lo, hi))
+        if hits:
+            self._known.learn(data, hits)
+        if self._known:
+            hits += self._known.find(data)
         return hits
 
     def _hits(self, data: bytes) -> list[Hit]:
@@ -350,4 +357,6 @@ def _table(personal: bool | PersonalInfo) -> list[Rule]:
     if personal is False:
         return [r for r in RULES if r.category != "personal"]
     info = PersonalInfo.from_machine() if personal is True else personal
-    return list(RULES) + list(personal_rules(info))
+    # Other machines' names last: where one is this machine's, its own rule names it.
+    remote = [r for r in RULES if r.name in REMOTE_HOST_RULES]
+    return [r for r in RULES if r not in remote] + list(personal_rules(info)) + remote

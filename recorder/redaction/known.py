@@ -1,0 +1,122 @@
+"""Known values: a secret any rule found once is redacted wherever it appears again.
+
+A password set as ``DB_PASSWORD=…`` in ``.env`` and later printed bare by a program
+has no key name beside it the second time; no pattern can see it then. So each value
+a secret rule (or a rule that finds another machine's name) keeps is remembered, in
+memory only, for as long as the Redactor lives (the daemon's lifetime), and every
+later text is searched for those values as literals: a match is redacted by the rule
+that first found the value, so it gets the same placeholder. Nothing of it is written
+to disk. At most ``LIMIT`` values are kept (the oldest are forgotten first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from recorder.redaction.checks import TRIVIAL
+from recorder.redaction.matcher import CompiledRule, compile_pattern, searcher
+from recorder.redaction.rules import REMOTE_HOST_RULES, escape_literal
+
+LIMIT = 4096
+MIN_SECRET = 8
+MIN_HOST = 5
+MAX_VALUE = 512
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+_FRESH = 64
+
+Hit = tuple[int, int, int]
+
+
+def _search_for(values: Sequence[bytes]):
+    longest_first = sorted(values, key=len, reverse=True)
+    body = "|".join(escape_literal(v.decode()) for v in longest_first)
+    return searcher(compile_pattern(f"(?:{body})"))
+
+
+def _learnable(c: CompiledRule) -> bool:
+    rule = c.rule
+    if rule.multiline or rule.category == "user":
+        return False
+    return rule.category != "personal" or rule.name in REMOTE_HOST_RULES
+
+
+class KnownValues:
+    """The values found so far (bytes -> the index of the rule that found each)."""
+
+    def __init__(self, rules: Sequence[CompiledRule]):
+        self._learnable = [_learnable(c) for c in rules]
+        self._hosts = [c.rule.category == "personal" for c in rules]
+        self._values: dict[bytes, int] = {}
+        # Two searches: all values but the newest few, and the newest few (cheap to
+        # recompile when one is added; folded into the first every ``_FRESH`` values).
+        self._settled: list[bytes] = []
+        self._searches: list = []
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def learn(self, data: bytes, hits: Sequence[Hit]) -> None:
+        added = False
+        for s, e, i in hits:
+            if not self._learnable[i]:
+                continue
+            value = data[s:e]
+            if value in self._values or not self._worth(value, self._hosts[i]):
+                continue
+            self._values[value] = i
+            added = True
+        if added:
+            self._recompile()
+
+    def _recompile(self) -> None:
+        if len(self._values) > LIMIT:  # forget the oldest quarter at once
+            for value in list(self._values)[: len(self._values) - LIMIT * 3 // 4]:
+                del self._values[value]
+            self._settled = []
+        settled = set(self._settled)
+        fresh = [v for v in self._values if v not in settled]
+        if len(fresh) > _FRESH or not self._settled:
+            self._settled, fresh = list(self._values), []
+            self._searches = [_search_for(self._settled)]
+        else:
+            self._searches = [self._searches[0], _search_for(fresh)]
+
+    @staticmethod
+    def _worth(value: bytes, host: bool) -> bool:
+        """Long and specific enough that finding it again is not a coincidence."""
+        if len(value) > MAX_VALUE or b"\n" in value or b"\x00" in value:
+            return False
+        try:
+            value.decode()
+        except UnicodeDecodeError:
+            return False
+        if host:
+            return len(value) >= MIN_HOST and any(c in b"0123456789-." for c in value)
+        if len(value) < MIN_SECRET or value.lower().decode("utf-8", "replace") in TRIVIAL:
+            return False
+        return len(value) >= 12 or not value.isalpha()
+
+    def find(self, data: bytes) -> list[Hit]:
+        """Every occurrence of a known value in ``data``, not inside a longer word."""
+        out: list[Hit] = []
+        for search in self._searches:
+            out += self._find(data, search)
+        return out
+
+    def _find(self, data: bytes, search) -> list[Hit]:
+        out: list[Hit] = []
+        pos, size = 0, len(data)
+        while pos < size:
+            spans = search(data, pos, size)
+            if spans is None:
+                break
+            s, e = spans[0]
+            value = data[s:e]
+            inside = (s > 0 and data[s - 1] in _WORD and value[0] in _WORD) or (
+                e < size and data[e] in _WORD and value[-1] in _WORD
+            )
+            if not inside and value in self._values:
+                out.append((s, e, self._values[value]))
+            pos = e if e > s else s + 1
+        return out
