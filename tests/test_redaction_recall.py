@@ -147,3 +147,34 @@ def test_look_alikes_survive(fresh, text):
 @pytest.mark.parametrize("text", ["ping 10.2.3.4", "inet 172.16.5.4/24", "host=10.9.8.7-dev"])
 def test_addresses_in_context_are_still_found(fresh, text):
     assert fresh.redact(text).findings
+
+
+def _corpus_text() -> str:
+    from benchmarks.redaction_corpus import build_corpus
+
+    return "\n".join(s.text for s in build_corpus(3, per_provider=2))
+
+
+@pytest.mark.parametrize("block", [512, 4096, 1 << 20])
+def test_a_stream_is_redacted_as_the_whole_text_is(block):
+    import io
+
+    text = _corpus_text()
+    whole = Redactor(KEY, personal=False).redact(text).text
+    streamed = Redactor(KEY, personal=False).redact_stream(io.BytesIO(text.encode()), block)
+    assert "".join(streamed) == whole
+
+
+def test_a_private_key_across_stream_blocks_is_redacted_whole():
+    import io
+
+    pem = "-----BEGIN RSA PRIVATE KEY-----\n" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY\n" * 40
+    text = "x\n" * 300 + pem + "-----END RSA PRIVATE KEY-----\n" + "y\n" * 300
+    out = "".join(Redactor(KEY, personal=False).redact_stream(io.BytesIO(text.encode()), 256))
+    assert "QUJDREVG" not in out and out.count("<SECRET:private-key:") == 1
+
+
+def test_a_known_value_keeps_its_first_placeholder_under_another_rule(fresh):
+    first = fresh.redact(f"psql postgres://app:{PASSWORD}@db/app").findings[0]
+    again = fresh.redact(f"export DB_PASSWORD='{PASSWORD}'").findings[0]
+    assert first.rule == "url-password" and again.placeholder == first.placeholder

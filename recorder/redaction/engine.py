@@ -20,7 +20,7 @@ import hmac
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, compress, repeat
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import re2
 
@@ -37,6 +37,9 @@ _SEPARATOR = b"\n\x00\n"
 _SEPARATOR_TEXT = _SEPARATOR.decode()
 _BATCH_BYTES = 4 << 20
 _CHUNK = 16 << 10
+_STREAM_BLOCK = 1 << 20
+_HOLD_LINES = 8
+_KEY_HOLD = 64 << 10  # a private key block is far shorter
 
 Hit = tuple[int, int, int]  # start, end (bytes), rule index
 
@@ -90,6 +93,7 @@ class Redactor:
         ]
         self._placeholders = re2.compile(PLACEHOLDER_PATTERN)
         self._known = KnownValues(self._rules)
+        self._ranks = [c.rank for c in self._rules]
         self.ruleset_version = RULESET_VERSION
         if literals or user_rules:
             self.ruleset_version += "+u" + user_rules_digest(literals, user_rules)
@@ -121,7 +125,7 @@ class Redactor:
             for lo, hi in runs:
                 hits.extend((s, e, i) for s, e in rule_spans(c, data, raw, lo, hi))
         if hits:
-            self._known.learn(data, hits)
+            self._known.learn(data, hits, self._ranks)
         if self._known:
             hits += self._known.find(data)
         return hits
@@ -177,6 +181,7 @@ class Redactor:
         prev = at = 0
         for s, e, i in hits:
             before = data[prev:s].decode("utf-8", "replace")
+            i = self._known.rule_of(data[s:e], i)
             placeholder = self._placeholder(i, data[s:e])
             at += len(before)
             findings.append(self._finding(i, at, at + len(placeholder), placeholder))
@@ -194,6 +199,26 @@ class Redactor:
             return RedactionResult(text, [])
         data = text.encode("utf-8", "replace")
         return self._apply(text, data, self._hits(data))
+
+    def redact_stream(self, source: BinaryIO, block: int = _STREAM_BLOCK) -> Iterator[str]:
+        """``redact`` of a byte stream, piece by piece, in memory bounded by ``block``: the
+        text is cut after a newline, holding back the last lines of each block (where a
+        value over several lines, a netrc entry, may start) and an unfinished private key
+        (up to 64 KB of it) for the next block."""
+        carry = b""
+        while True:
+            data = source.read(block)
+            text = carry + data
+            if not data:
+                if text:
+                    yield self.redact(text.decode("utf-8", "replace")).text
+                return
+            cut = _stream_cut(text, block)
+            if cut <= 0:
+                carry = text
+                continue
+            yield self.redact(text[:cut].decode("utf-8", "replace")).text
+            carry = text[cut:]
 
     def redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
         """``redact`` over a batch, scanned a few megabytes at a time (a text repeated in the
@@ -327,6 +352,7 @@ class Redactor:
                 start = prev_char + len(data[prev_byte:s].decode("utf-8", "replace"))
                 end = start + len(data[s:e].decode("utf-8", "replace"))
                 prev_byte, prev_char = e, end
+            i = self._known.rule_of(data[s:e], i)
             findings.append(self._finding(i, start, end, self._placeholder(i, data[s:e])))
         return findings
 
@@ -342,6 +368,25 @@ def _repetitive(texts: Sequence[str | None]) -> bool:
     step = max(1, len(texts) // 1024)
     sample = [texts[i] for i in range(0, len(texts), step)] if len(texts) > 64 else []
     return len(set(sample)) < 0.9 * len(sample)
+
+
+def _stream_cut(text: bytes, block: int) -> int:
+    """Where a block of a stream may end: after a newline, ``_HOLD_LINES`` lines before its
+    end, and before a private key that has begun but not ended (unless that is too long)."""
+    cut = len(text)
+    for _ in range(_HOLD_LINES + 1):
+        cut = text.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return -1 if len(text) < 4 * block else len(text)
+    cut += 1
+    begin = text.rfind(b"-----BEGIN", 0, cut)
+    if (
+        begin >= 0
+        and text.find(b"-----END", begin, cut) < 0
+        and cut - begin < max(block, _KEY_HOLD)
+    ):
+        cut = text.rfind(b"\n", 0, begin) + 1
+    return cut
 
 
 def _chunks(data: bytes) -> Iterator[tuple[int, int]]:

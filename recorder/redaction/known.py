@@ -56,9 +56,15 @@ class KnownValues:
     def __bool__(self) -> bool:
         return bool(self._values)
 
-    def learn(self, data: bytes, hits: Sequence[Hit]) -> None:
+    def rule_of(self, value: bytes, found_by: int) -> int:
+        """The rule that names ``value``: the one that found it first, if it is known."""
+        return self._values.get(value, found_by) if self._learnable[found_by] else found_by
+
+    def learn(self, data: bytes, hits: Sequence[Hit], ranks: Sequence[int]) -> None:
+        """Remember the values of ``hits``; a value's rule is the best-ranked of those that
+        found its first occurrence (so the name does not depend on how text was cut)."""
         added = False
-        for s, e, i in hits:
+        for s, e, i in sorted(hits, key=lambda h: (h[0], ranks[h[2]], h[0] - h[1], h[2])):
             if not self._learnable[i]:
                 continue
             value = data[s:e]
