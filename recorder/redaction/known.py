@@ -4,8 +4,8 @@ A password set as ``DB_PASSWORD=…`` in ``.env`` and later printed bare by a pr
 has no key name beside it the second time; no pattern can see it then. So each value
 a secret rule (or a rule that finds another machine's name) keeps is remembered, in
 memory only, for as long as the Redactor lives (the daemon's lifetime), and every
-later text is searched for those values (each indexed by its longest piece between
-delimiters: only values whose piece is among the text's pieces are looked for): a match is redacted by the rule
+later text is searched for those values as literals (one RE2 pass; the newest few
+in a second small pattern, so that learning one is cheap): a match is redacted by the rule
 that first found the value, so it gets the same placeholder. Nothing of it is written
 to disk. At most ``LIMIT`` values are kept (the oldest are forgotten first).
 """
@@ -15,26 +15,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from recorder.redaction.checks import TRIVIAL
-from recorder.redaction.matcher import CompiledRule
-from recorder.redaction.rules import REMOTE_HOST_RULES
+from recorder.redaction.matcher import CompiledRule, compile_pattern, searcher
+from recorder.redaction.rules import REMOTE_HOST_RULES, escape_literal
 
-LIMIT = 4096
+LIMIT = 512
 MIN_SECRET = 8
 MIN_HOST = 5
 MAX_VALUE = 512
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
-# Text is cut into pieces (runs of word characters and non-ASCII bytes); a value is
-# indexed by its longest piece, and only values whose piece is one of the text's pieces
-# are looked for (``bytes.find``).
-_CUTS = bytes(b for b in range(128) if not (chr(b).isalnum() or b == ord("_")))
-_TO_SPACE = bytes.maketrans(_CUTS, b" " * len(_CUTS))
+_FRESH = 32
 
 Hit = tuple[int, int, int]
 
 
-def _longest_piece(value: bytes) -> bytes:
-    return max(value.translate(_TO_SPACE).split(), key=len, default=value)
+def _search_for(values: Sequence[bytes]):
+    """One RE2 pass finding any of ``values`` (longest first)."""
+    body = "|".join(escape_literal(v.decode()) for v in sorted(values, key=len, reverse=True))
+    return searcher(compile_pattern(f"(?:{body})", max_mem=_MAX_MEM))
+
+
+_MAX_MEM = 64 << 20
 
 
 def _learnable(c: CompiledRule) -> bool:
@@ -51,7 +52,10 @@ class KnownValues:
         self._learnable = [_learnable(c) for c in rules]
         self._hosts = [c.rule.category == "personal" for c in rules]
         self._values: dict[bytes, int] = {}
-        self._by_piece: dict[bytes, list[bytes]] = {}
+        # Two searches: the settled values, and the newest few (cheap to recompile when
+        # one is added; folded into the settled ones every ``_FRESH`` values).
+        self._settled: set[bytes] = set()
+        self._searches: list = []
 
     def __bool__(self) -> bool:
         return bool(self._values)
@@ -63,6 +67,7 @@ class KnownValues:
     def learn(self, data: bytes, hits: Sequence[Hit], ranks: Sequence[int]) -> None:
         """Remember the values of ``hits``; a value's rule is the best-ranked of those that
         found its first occurrence (so the name does not depend on how text was cut)."""
+        added = False
         for s, e, i in sorted(hits, key=lambda h: (h[0], ranks[h[2]], h[0] - h[1], h[2])):
             if not self._learnable[i]:
                 continue
@@ -70,13 +75,21 @@ class KnownValues:
             if value in self._values or not self._worth(value, self._hosts[i]):
                 continue
             self._values[value] = i
-            self._by_piece.setdefault(_longest_piece(value), []).append(value)
+            added = True
+        if added:
+            self._recompile()
+
+    def _recompile(self) -> None:
         if len(self._values) > LIMIT:  # forget the oldest quarter at once
             for value in list(self._values)[: len(self._values) - LIMIT * 3 // 4]:
                 del self._values[value]
-            self._by_piece = {}
-            for value in self._values:
-                self._by_piece.setdefault(_longest_piece(value), []).append(value)
+            self._settled = set()
+        fresh = [v for v in self._values if v not in self._settled]
+        if len(fresh) > _FRESH or not self._settled:
+            self._settled = set(self._values)
+            self._searches = [_search_for(list(self._values))]
+        else:
+            self._searches = [self._searches[0], _search_for(fresh)]
 
     @staticmethod
     def _worth(value: bytes, host: bool) -> bool:
@@ -95,21 +108,24 @@ class KnownValues:
 
     def find(self, data: bytes) -> list[Hit]:
         """Every occurrence of a known value in ``data``, not inside a longer word."""
-        if not self._values:
-            return []
-        pieces = self._by_piece.keys() & set(data.translate(_TO_SPACE).split())
         out: list[Hit] = []
-        size = len(data)
-        for piece in pieces:
-            for value in self._by_piece[piece]:
-                rule = self._values[value]
-                s = data.find(value)
-                while s >= 0:
-                    e = s + len(value)
-                    inside = (s > 0 and data[s - 1] in _WORD and value[0] in _WORD) or (
-                        e < size and data[e] in _WORD and value[-1] in _WORD
-                    )
-                    if not inside:
-                        out.append((s, e, rule))
-                    s = data.find(value, s + 1)
+        for search in self._searches:
+            out += self._find(data, search)
+        return out
+
+    def _find(self, data: bytes, search) -> list[Hit]:
+        out: list[Hit] = []
+        pos, size, values = 0, len(data), self._values
+        while pos < size:
+            spans = search(data, pos, size)
+            if spans is None:
+                break
+            s, e = spans[0]
+            value = data[s:e]
+            inside = (s > 0 and data[s - 1] in _WORD and value[0] in _WORD) or (
+                e < size and data[e] in _WORD and value[-1] in _WORD
+            )
+            if not inside and value in values:
+                out.append((s, e, values[value]))
+            pos = e if e > s else s + 1
         return out
