@@ -38,6 +38,7 @@ _SEPARATOR_TEXT = _SEPARATOR.decode()
 _BATCH_BYTES = 4 << 20
 _CHUNK = 16 << 10
 _STREAM_BLOCK = 1 << 20
+_MADE_LIMIT = 4096
 _HOLD_LINES = 8
 _KEY_HOLD = 64 << 10  # a private key block is far shorter
 
@@ -93,6 +94,7 @@ class Redactor:
         ]
         self._placeholders = re2.compile(PLACEHOLDER_PATTERN)
         self._known = KnownValues(self._rules)
+        self._made: dict[tuple[int, bytes], str] = {}  # placeholders of recent values
         self._ranks = [c.rank for c in self._rules]
         self.ruleset_version = RULESET_VERSION
         if literals or user_rules:
@@ -160,6 +162,15 @@ class Redactor:
         return hmac.digest(self._key, message, "sha256").hex()[:32]
 
     def _placeholder(self, i: int, value: bytes) -> str:
+        key = (i, value)
+        placeholder = self._made.get(key)
+        if placeholder is None:
+            if len(self._made) >= _MADE_LIMIT:
+                self._made.clear()
+            placeholder = self._made[key] = self._make_placeholder(i, value)
+        return placeholder
+
+    def _make_placeholder(self, i: int, value: bytes) -> str:
         rule = self._rules[i].rule
         if rule.name == "home-dir":
             return HOME_PLACEHOLDER
