@@ -186,3 +186,17 @@ def test_a_known_value_keeps_its_first_placeholder_under_another_rule(fresh):
     first = fresh.redact(f"psql postgres://app:{PASSWORD}@db/app").findings[0]
     again = fresh.redact(f"export DB_PASSWORD='{PASSWORD}'").findings[0]
     assert first.rule == "url-password" and again.placeholder == first.placeholder
+
+
+def test_json_extra_is_redacted_and_stays_json(fresh):
+    import json
+
+    extra = json.dumps(
+        {"cwd": "/home/jdoe42/x", "env": {"API_TOKEN": f"export API_TOKEN={PASSWORD}"}}
+    )
+    result = fresh.redact_json(extra)
+    assert PASSWORD not in result.text and "jdoe42" not in result.text
+    assert json.loads(result.text)["env"]["API_TOKEN"].startswith("export API_TOKEN=<SECRET:")
+    assert result.findings
+    assert fresh.redact_json('{"n": 1}').text == '{"n": 1}'
+    assert PASSWORD not in fresh.redact_json(f"not json {PASSWORD}").text

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import gc
 import hmac
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, compress, repeat
@@ -231,6 +232,24 @@ class Redactor:
             yield self.redact(text[:cut].decode("utf-8", "replace")).text
             carry = text[cut:]
 
+    def redact_json(self, text: str) -> RedactionResult:
+        """``text`` (a JSON document, such as an event's ``extra``) with every string in it,
+        keys too, redacted, and still JSON; findings are counted, positions are not kept.
+        Text that is not JSON is redacted as text."""
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            return self.redact(text)
+        strings: list[str] = []
+        _json_strings(document, strings)
+        results = self.redact_many(strings)
+        if not any(r.findings for r in results):
+            return RedactionResult(text, [])
+        redacted = dict(zip(strings, (r.text for r in results), strict=True))
+        findings = [f._replace(start=0, end=0) for r in results for f in r.findings]
+        document = _json_replace(document, redacted)
+        return RedactionResult(json.dumps(document, ensure_ascii=False), findings)
+
     def redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
         """``redact`` over a batch, scanned a few megabytes at a time (a text repeated in the
         batch only once); None stays None."""
@@ -379,6 +398,28 @@ def _repetitive(texts: Sequence[str | None]) -> bool:
     step = max(1, len(texts) // 1024)
     sample = [texts[i] for i in range(0, len(texts), step)] if len(texts) > 64 else []
     return len(set(sample)) < 0.9 * len(sample)
+
+
+def _json_strings(node: Any, out: list[str]) -> None:
+    if isinstance(node, str):
+        out.append(node)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            out.append(key)
+            _json_strings(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _json_strings(item, out)
+
+
+def _json_replace(node: Any, redacted: dict[str, str]) -> Any:
+    if isinstance(node, str):
+        return redacted.get(node, node)
+    if isinstance(node, dict):
+        return {redacted.get(k, k): _json_replace(v, redacted) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_replace(item, redacted) for item in node]
+    return node
 
 
 def _stream_cut(text: bytes, block: int) -> int:
