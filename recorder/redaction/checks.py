@@ -83,6 +83,7 @@ _AUTH_CALL = re.compile(
     r"(?i)login|auth|init|client|connect|session|configure|setup|credential|api|sdk|"
     r"service|account|token|key"
 )
+_PROMPT_USER = re.compile(r"(?:\([^)\n]{1,40}\)[ \t]*)?\[?[a-z_][a-z0-9_.\-]{0,31}@")
 _PUBLIC_HOST_WORDS = """github.com gitlab.com bitbucket.org ssh.dev.azure.com vs-ssh.visualstudio.com
     huggingface.co hf.co heroku.com source.developers.google.com localhost
 localhost.localdomain"""
@@ -406,6 +407,11 @@ def check_remote_host(value: str, name: str, before: str, after: str) -> bool:
     return not all(part.isdigit() for part in low.split("."))
 
 
+def check_prompt_host(value: str, name: str, before: str, after: str) -> bool:
+    """``user@host:`` at the start of a prompt line (after a ``(venv)`` or ``[``)."""
+    return bool(_PROMPT_USER.fullmatch(before)) and check_remote_host(value, name, before, after)
+
+
 def check_ssh_config_host(value: str, name: str, before: str, after: str) -> bool:
     """``Host NAME`` in ssh config: a name with a digit, ``-`` or ``.``, or alone on its
     line (``Host key verification failed.`` is a message)."""
@@ -444,4 +450,5 @@ CHECKS: dict[str, Check] = {
     "webhook": check_webhook,
     "remote-host": check_remote_host,
     "ssh-config-host": check_ssh_config_host,
+    "prompt-host": check_prompt_host,
 }

@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 
 RULESET_VERSION = "2026.12.1"
-RULESET_DIGEST = "bcc7342796f0"
+RULESET_DIGEST = "dac1c4570fe9"
 
 # Categories, in the order the engine prefers them when two findings overlap.
 CATEGORIES = ("provider-token", "user", "url", "shell", "dotenv", "entropy", "personal")
@@ -61,6 +61,8 @@ def _value(end: str = "") -> str:
 
 
 _SHELL_END = r"(?:[ \t\r\n;&|\"']|$)"
+_BLANKS = ("", " ", "\t")
+_PROSE_PASS = tuple(f"{word}{end}" for word in ("pass", "pw", "pwd") for end in " \t:=")
 
 
 # Names that hold secrets: FOO_TOKEN, DB_PASSWORD, OPENAI_API_KEY, GH_PAT...
@@ -500,7 +502,7 @@ SHELL_RULES: tuple[Rule, ...] = (
         r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:is|was|will[ \t]+be)(?:[ \t]*:)?[ \t]+|[ \t]+)"
         r"[\"'`]?(?P<secret>[^\s\"'`]*[^\s\"'`.,;:)])",
         "note to self - the wifi password is Kq7!vR2#pL9z, rotate it",
-        ("pass", "pw"),
+        ("password", "passwd", "passphrase", "passcode", *_PROSE_PASS),
         "prose-password",
         secret="Kq7!vR2#pL9z",
     ),
@@ -622,10 +624,10 @@ ENTROPY_RULES: tuple[Rule, ...] = (
         "key-argument",
         "entropy",
         r"[(,][ \t]*(?P<name>key|api_key|apikey|token|api_token|secret|secret_key|access_key|"
-        r"auth_key|auth_token|license_key|pat)[ \t]*=[ \t]*"
+        r"auth_key|auth_token|license_key|pat)[ \t]?=[ \t]*"
         r"(?:\"(?P<secret>[^\"\n$][^\"\n]{11,})\"|'(?P<secret2>[^'\n$][^'\n]{11,})')",
         'wandb.login(key="0123456789abcdef0123456789abcdef01234567")',
-        ("key", "token", "secret", "pat"),
+        tuple(f"{word}{blank}=" for word in ("key", "token", "secret", "pat") for blank in _BLANKS),
         "key-argument",
         secret="0123456789abcdef0123456789abcdef01234567",
     ),
@@ -707,11 +709,10 @@ PERSONAL_RULES: tuple[Rule, ...] = (
     Rule(
         "prompt-host",
         "personal",
-        r"(?m)^(?:\([^)\n]{1,40}\)[ \t]*)?\[?[a-z_][a-z0-9_.\-]{0,31}@"
-        r"(?P<secret>[A-Za-z0-9][A-Za-z0-9\-]{1,62})(?:[: \]]|$)",
+        r"(?m)@(?P<secret>[A-Za-z0-9][A-Za-z0-9\-]{1,62})(?:[: \]]|$)",
         "(base) jdoe@gpu-node07:~/runs$ nvidia-smi",
         ("@",),
-        "remote-host",
+        "prompt-host",
         secret="gpu-node07",
     ),
     Rule(
@@ -744,7 +745,7 @@ PERSONAL_RULES: tuple[Rule, ...] = (
         r"(?im)^[ \t]*(?:Host|HostName|ProxyJump)[ \t]*=?[ \t]+(?:[A-Za-z0-9_.\-]+@)?"
         r"(?P<secret>[A-Za-z][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*)",
         "Host bigbox\n    HostName bigbox.lab.example\n    User jdoe",
-        ("host", "proxyjump"),
+        tuple(f"{word}{end}" for word in ("host", "hostname", "proxyjump") for end in " \t="),
         "ssh-config-host",
         secret="bigbox",
     ),
