@@ -130,7 +130,8 @@ class Redactor:
         if hits:
             self._known.learn(data, hits, self._ranks)
         if self._known:
-            hits += self._known.find(data)
+            found = {(s, e) for s, e, _ in hits}
+            hits += [h for h in self._known.find(data) if (h[0], h[1]) not in found]
         return hits
 
     def _hits(self, data: bytes) -> list[Hit]:
