@@ -200,3 +200,31 @@ def test_json_extra_is_redacted_and_stays_json(fresh):
     assert result.findings
     assert fresh.redact_json('{"n": 1}').text == '{"n": 1}'
     assert PASSWORD not in fresh.redact_json(f"not json {PASSWORD}").text
+
+
+def _resolve_globally(redactor, hits, data):
+    """The plain greedy choice over all hits at once (what clusters must reproduce)."""
+    import re
+
+    taken = [m.span() for m in re.finditer(rb"<(?:SECRET|PII):[A-Za-z0-9_.\-]+:[0-9a-f]{6}>", data)]
+    kept = []
+    rules = redactor._rules
+    for s, e, i in sorted(hits, key=lambda h: (rules[h[2]].rank, h[0] - h[1], h[0], h[2])):
+        if any(ts < e and s < te for ts, te in taken):
+            continue
+        taken.append((s, e))
+        kept.append((s, e, i))
+    return sorted(kept)
+
+
+def test_clustered_resolution_equals_the_global_greedy_choice(fresh):
+    import random
+
+    rng = random.Random(5)
+    data = b"x" * 300 + b"<SECRET:github-token:abcdef>" + b"y" * 300
+    for _ in range(300):
+        hits = []
+        for _ in range(rng.randint(1, 30)):
+            s = rng.randrange(0, 620)
+            hits.append((s, s + rng.randint(1, 40), rng.randrange(len(fresh._rules))))
+        assert fresh._resolve(hits, data) == _resolve_globally(fresh, hits, data)

@@ -139,23 +139,51 @@ class Redactor:
         return self._resolve(hits, data) if hits else []
 
     def _resolve(self, hits: list[Hit], data: bytes) -> list[Hit]:
-        """Non-overlapping hits, preferring category order, then longer, then earlier."""
+        """Non-overlapping hits, preferring category order, then longer, then earlier.
+
+        Hits that overlap only each other form a cluster, settled on its own (the choice
+        in one cluster cannot affect another), so the cost grows with the cluster sizes
+        rather than with the whole text's findings."""
         starts: list[int] = []
         ends: list[int] = []
         for m in self._placeholders.finditer(data):  # RE2 skips to each "<" with memchr
             starts.append(m.start())
             ends.append(m.end())
-        kept = []
+        kept: list[Hit] = []
+        cluster: list[Hit] = []
+        reach = -1
+        for hit in sorted(hits):
+            if cluster and hit[0] < reach:
+                cluster.append(hit)
+                reach = max(reach, hit[1])
+                continue
+            if cluster:
+                self._settle(cluster, starts, ends, kept)
+            cluster, reach = [hit], hit[1]
+        if cluster:
+            self._settle(cluster, starts, ends, kept)
+        return kept
+
+    def _settle(self, cluster: list[Hit], starts: list[int], ends: list[int], kept: list[Hit]):
+        """Add to ``kept`` the hits of one cluster that win, in order of position."""
+        where = bisect.bisect_right
+        if len(cluster) == 1:
+            s, e, _ = cluster[0]
+            at = where(starts, s)
+            if not ((at and ends[at - 1] > s) or (at < len(starts) and starts[at] < e)):
+                kept.append(cluster[0])
+            return
         rules = self._rules
-        for s, e, i in sorted(hits, key=lambda h: (rules[h[2]].rank, h[0] - h[1], h[0], h[2])):
-            at = bisect.bisect_right(starts, s)
+        chosen: list[Hit] = []
+        for hit in sorted(cluster, key=lambda h: (rules[h[2]].rank, h[0] - h[1], h[0], h[2])):
+            s, e, _ = hit
+            at = where(starts, s)
             if (at and ends[at - 1] > s) or (at < len(starts) and starts[at] < e):
                 continue
-            starts.insert(at, s)
-            ends.insert(at, e)
-            kept.append((s, e, i))
-        kept.sort()
-        return kept
+            if any(cs < e and s < ce for cs, ce, _ in chosen):
+                continue
+            chosen.append(hit)
+        kept.extend(sorted(chosen))
 
     def keyed_id(self, purpose: str, value: bytes) -> str:
         """A private id of ``value`` (a keyed hash under this installation's key): equal
