@@ -18,7 +18,7 @@ from recorder.redaction.checks import TRIVIAL
 from recorder.redaction.matcher import CompiledRule, compile_pattern, searcher
 from recorder.redaction.rules import REMOTE_HOST_RULES, escape_literal
 
-LIMIT = 512
+LIMIT = 256
 MIN_SECRET = 8
 MIN_HOST = 5
 MAX_VALUE = 512
@@ -35,7 +35,7 @@ def _search_for(values: Sequence[bytes]):
     return searcher(compile_pattern(f"(?:{body})", max_mem=_MAX_MEM))
 
 
-_MAX_MEM = 64 << 20
+_MAX_MEM = 16 << 20
 
 
 def _learnable(c: CompiledRule) -> bool:

@@ -27,7 +27,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-RULESET_VERSION = "2026.12.1"
+RULESET_VERSION = "2026.11.2"
 RULESET_DIGEST = "dac1c4570fe9"
 
 # Categories, in the order the engine prefers them when two findings overlap.
