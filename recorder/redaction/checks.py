@@ -67,6 +67,31 @@ _HEADER_NAME = re.compile(
     r"x-hasura-admin-secret|x-algolia-api-key|x-figma-token)[\"']?[ \t]*[:=][ \t]*[\"']?"
     r"(?:[a-z]+[ \t]+)?$"
 )
+_TEMPLATE_WORD = re.compile(r"[A-Z][A-Z_]{2,}")
+_TEMPLATE_SECRET_WORDS = ("PASS", "PWD", "SECRET", "TOKEN", "KEY")
+# Four-part versions (cuDNN 8.9.2.26, TensorRT 10.0.1.6) look like IPv4 addresses.
+_VERSION_CONTEXT = re.compile(
+    r"(?i)(?:cudnn|cuda|cublas|tensorrt|trt|nccl|nvidia|cu1\d|driver|toolkit|version|ver\b|"
+    r"release|build|firmware|libcudnn\w*|==|~=|>=|<=)[^\n]{0,40}$"
+)
+_ADDRESS_CONTEXT = re.compile(
+    r"(?i)(?:\b(?:ip|addr\w*|inet6?|host\w*|server|ssh|ping|connect\w*|from|to|via|proxy|"
+    r"dns|gateway|peer|client)\b|@)[^\n]{0,24}$"
+)
+_CALL_NAME = re.compile(r"([A-Za-z_][\w.]*)\((?:[^()]*,)?[ \t]*\w+[ \t]*=[ \t]*[\"']?$")
+_AUTH_CALL = re.compile(
+    r"(?i)login|auth|init|client|connect|session|configure|setup|credential|api|sdk|"
+    r"service|account|token|key"
+)
+_PROMPT_USER = re.compile(r"(?:\([^)\n]{1,40}\)[ \t]*)?\[?[a-z_][a-z0-9_.\-]{0,31}@")
+_PUBLIC_HOST_WORDS = """github.com gitlab.com bitbucket.org ssh.dev.azure.com vs-ssh.visualstudio.com
+    huggingface.co hf.co heroku.com source.developers.google.com localhost
+localhost.localdomain"""
+_PUBLIC_HOSTS = frozenset(_PUBLIC_HOST_WORDS.split())
+_PUBLIC_DOMAINS = (".github.com", ".gitlab.com", ".amazonaws.com", ".googleusercontent.com")
+_GENERIC_HOST_TEXT = """host hostname server remote machine example example.com example.org user
+your-host yourhost myhost my-server target node login"""
+_GENERIC_HOST_WORDS = frozenset(_GENERIC_HOST_TEXT.split())
 _DOC_NETWORKS = tuple(
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -128,7 +153,14 @@ def is_value(value: str, name: str = "", before: str = "", after: str = "") -> b
     low = v.lower()
     if low in TRIVIAL or len(set(v)) == 1 or _CODE_EXPRESSION.match(v) or is_dotted_name(v):
         return False
+    if is_documented_example(v):
+        return False
     return not any(marker in low for marker in _PLACEHOLDER_MARKERS)
+
+
+def is_documented_example(value: str) -> bool:
+    """A key from a provider's documentation, such as ``AKIAIOSFODNN7EXAMPLE``."""
+    return len(value) >= 16 and "EXAMPLE" in value
 
 
 def is_random(value: str) -> bool:
@@ -229,8 +261,9 @@ def check_header(value: str, name: str, before: str, after: str) -> bool:
 
 
 def check_varied(value: str, name: str, before: str, after: str) -> bool:
-    """Not a documentation placeholder such as ``ghp_xxxxxxxx...`` or ``AKIAXXXXXXXXXXXXXXXX``."""
-    return len(set(value)) >= 8
+    """Not a documentation placeholder such as ``ghp_xxxxxxxx...``, ``AKIAXXXXXXXXXXXXXXXX``
+    or ``AKIAIOSFODNN7EXAMPLE``."""
+    return len(set(value)) >= 8 and not is_documented_example(value)
 
 
 def check_entropy(value: str, name: str, before: str, after: str) -> bool:
@@ -240,6 +273,8 @@ def check_entropy(value: str, name: str, before: str, after: str) -> bool:
 def check_assignment(value: str, name: str, before: str, after: str) -> bool:
     """Secret-named key in code or config: any password; a random-looking anything else."""
     if not value or value.startswith(_REFERENCE_START[:5]) or "://" in value:
+        return False
+    if is_documented_example(value):
         return False
     if _FILE_LIKE.fullmatch(value) or is_identifier(value) or _qualified(name, before):
         return False
@@ -270,6 +305,8 @@ def check_default(value: str, name: str, before: str, after: str) -> bool:
 def check_url_password(value: str, name: str, before: str, after: str) -> bool:
     if not value or value.startswith(("$", "{", "<")) or len(set(value)) == 1:
         return False
+    if _TEMPLATE_WORD.fullmatch(value) and any(w in value for w in _TEMPLATE_SECRET_WORDS):
+        return False  # postgresql://USER:PASSWORD@HOST/DB in documentation
     return not _PORT_PATH.match(value)
 
 
@@ -278,6 +315,8 @@ def check_email(value: str, name: str, before: str, after: str) -> bool:
     labels = domain.lower().split(".")
     if not local.strip(".") or local.lower() in _EMAIL_SKIP_LOCAL:
         return False
+    if _TEMPLATE_WORD.fullmatch(local) and any(w in local for w in _TEMPLATE_SECRET_WORDS):
+        return False  # https://USERNAME:TOKEN@github.com in documentation
     return labels[0] not in _EMAIL_SKIP_FIRST_LABEL and labels[-1] not in _EMAIL_SKIP_TLD
 
 
@@ -292,6 +331,11 @@ def check_ipv4(value: str, name: str, before: str, after: str) -> bool:
     if before[-1:] in (".", "-") or _VERSION_BEFORE.search(before):
         return False
     if after[:1] == "." and after[1:2].isdigit():
+        return False
+    versioned = after[:1] in ("-", "+", "_") or before[-1:] in ("v", "V", "=")
+    if versioned and (before[-1:] != "=" or before.endswith(("==", "~=", ">=", "<="))):
+        return False  # v8.9.2.26, ==8.9.2.26, 8.9.2.26-1 (but host=10.0.0.5)
+    if _VERSION_CONTEXT.search(before) and not _ADDRESS_CONTEXT.search(before):
         return False
     return not _documentation(ipaddress.IPv4Address(bytes(octets)))
 
@@ -319,6 +363,63 @@ def check_path_end(value: str, name: str, before: str, after: str) -> bool:
     return not (after[:1].isalnum() or after[:1] in ("_", "-"))
 
 
+def looks_like_password(value: str) -> bool:
+    """Random-looking enough to be a password typed in prose: 8+ characters, not words,
+    with a digit or symbol beside letters."""
+    if len(value) < 8 or len(value) > 128 or not is_value(value) or looks_like_words(value):
+        return False
+    if "://" in value or _FILE_LIKE.fullmatch(value) or is_identifier(value):
+        return False
+    letters = any(c.isalpha() for c in value)
+    others = any(not c.isalpha() for c in value)
+    kinds = sum(1 for kind in _CHAR_KINDS if kind.search(value))
+    return letters and others and kinds >= 2 and shannon_entropy(value) >= 2.8
+
+
+def check_prose_password(value: str, name: str, before: str, after: str) -> bool:
+    """``the password is X``, ``pw: X``: a random-looking X (an ordinary word is prose)."""
+    if before.rstrip().endswith(("--", "-")) or _VERSION_BEFORE.search(before):
+        return False
+    return looks_like_password(value) and not _PORT_PATH.match(value)
+
+
+def check_key_argument(value: str, name: str, before: str, after: str) -> bool:
+    """``login(key="…")``: a random value given to a key-named argument of a call that
+    logs in, connects or makes a client (``cache.get(key=…)`` stays)."""
+    call = _CALL_NAME.search(before)
+    if call is None or not _AUTH_CALL.search(call.group(1)):
+        return False
+    return is_value(value) and is_random(value) and not is_identifier(value)
+
+
+def check_webhook(value: str, name: str, before: str, after: str) -> bool:
+    return is_value(value) and (is_random(value) or len(set(value)) >= 10)
+
+
+def check_remote_host(value: str, name: str, before: str, after: str) -> bool:
+    """Another machine's name: not a public forge or service, not a generic or
+    placeholder name, not an address (the ipv4/ipv6 rules own those)."""
+    low = value.lower().rstrip(".")
+    if len(low) < 3 or low in _PUBLIC_HOSTS or low.endswith(_PUBLIC_DOMAINS):
+        return False
+    if low in _GENERIC_HOST_WORDS or _TEMPLATE_WORD.fullmatch(value) or low.isdigit():
+        return False
+    return not all(part.isdigit() for part in low.split("."))
+
+
+def check_prompt_host(value: str, name: str, before: str, after: str) -> bool:
+    """``user@host:`` at the start of a prompt line (after a ``(venv)`` or ``[``)."""
+    return bool(_PROMPT_USER.fullmatch(before)) and check_remote_host(value, name, before, after)
+
+
+def check_ssh_config_host(value: str, name: str, before: str, after: str) -> bool:
+    """``Host NAME`` in ssh config: a name with a digit, ``-`` or ``.``, or alone on its
+    line (``Host key verification failed.`` is a message)."""
+    if not check_remote_host(value, name, before, after):
+        return False
+    return any(c.isdigit() or c in "-." for c in value) or after[:1] in ("", "\r")
+
+
 CHECKS: dict[str, Check] = {
     "value": lambda v, n, b, a: is_value(v),
     "shell-name": check_shell_name,
@@ -344,4 +445,10 @@ CHECKS: dict[str, Check] = {
     "ipv6": check_ipv6,
     "home-user": check_home_user,
     "path-end": check_path_end,
+    "prose-password": check_prose_password,
+    "key-argument": check_key_argument,
+    "webhook": check_webhook,
+    "remote-host": check_remote_host,
+    "ssh-config-host": check_ssh_config_host,
+    "prompt-host": check_prompt_host,
 }

@@ -4,7 +4,8 @@ Text is encoded to UTF-8 once and scanned with RE2 (linear time). One pass of
 an RE2 set over every rule's literal keywords (the prefilter) says which rules
 can match at all; only those run. A batch is joined and scanned as one text
 (each distinct text once), then cut back into its items. Overlapping findings are settled by category
-(provider tokens first, personal data last), then by length. Each value becomes
+(provider tokens first, personal data last), then by length. A secret found once is
+found again wherever it appears later, bare (``known.py``). Each value becomes
 ``<SECRET:rule:xxxxxx>`` or ``<PII:rule:xxxxxx>``, where ``xxxxxx`` starts the
 HMAC-SHA256 of the value under the installation key; the home directory
 becomes ``~``. Text inside an existing placeholder is never matched again, so
@@ -16,17 +17,19 @@ from __future__ import annotations
 import bisect
 import gc
 import hmac
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, compress, repeat
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import re2
 
 from recorder.errors import ConfigError, LeakFound, RuleError
+from recorder.redaction.known import KnownValues
 from recorder.redaction.matcher import CompiledRule, compile_rule, rule_spans
 from recorder.redaction.personal import PersonalInfo, personal_rules
-from recorder.redaction.rules import RULES, RULESET_VERSION, Rule
+from recorder.redaction.rules import REMOTE_HOST_RULES, RULES, RULESET_VERSION, Rule
 from recorder.redaction.user_rules import user_rules_digest, user_rules_from
 
 PLACEHOLDER_PATTERN = r"<(?:SECRET|PII):[A-Za-z0-9_.\-]+:[0-9a-f]{6}>"
@@ -35,6 +38,10 @@ _SEPARATOR = b"\n\x00\n"
 _SEPARATOR_TEXT = _SEPARATOR.decode()
 _BATCH_BYTES = 4 << 20
 _CHUNK = 16 << 10
+_STREAM_BLOCK = 1 << 20
+_MADE_LIMIT = 4096
+_HOLD_LINES = 8
+_KEY_HOLD = 64 << 10  # a private key block is far shorter
 
 Hit = tuple[int, int, int]  # start, end (bytes), rule index
 
@@ -87,6 +94,9 @@ class Redactor:
             i for i, c in enumerate(self._rules) if c.rule.multiline and not c.rule.keywords
         ]
         self._placeholders = re2.compile(PLACEHOLDER_PATTERN)
+        self._known = KnownValues(self._rules)
+        self._made: dict[tuple[int, bytes], str] = {}  # placeholders of recent values
+        self._ranks = [c.rank for c in self._rules]
         self.ruleset_version = RULESET_VERSION
         if literals or user_rules:
             self.ruleset_version += "+u" + user_rules_digest(literals, user_rules)
@@ -117,6 +127,11 @@ class Redactor:
             runs = [[0, len(data)]] if c.rule.multiline else ranges[i]
             for lo, hi in runs:
                 hits.extend((s, e, i) for s, e in rule_spans(c, data, raw, lo, hi))
+        if hits:
+            self._known.learn(data, hits, self._ranks)
+        if self._known:
+            found = {(s, e) for s, e, _ in hits}
+            hits += [h for h in self._known.find(data) if (h[0], h[1]) not in found]
         return hits
 
     def _hits(self, data: bytes) -> list[Hit]:
@@ -124,23 +139,51 @@ class Redactor:
         return self._resolve(hits, data) if hits else []
 
     def _resolve(self, hits: list[Hit], data: bytes) -> list[Hit]:
-        """Non-overlapping hits, preferring category order, then longer, then earlier."""
+        """Non-overlapping hits, preferring category order, then longer, then earlier.
+
+        Hits that overlap only each other form a cluster, settled on its own (the choice
+        in one cluster cannot affect another), so the cost grows with the cluster sizes
+        rather than with the whole text's findings."""
         starts: list[int] = []
         ends: list[int] = []
         for m in self._placeholders.finditer(data):  # RE2 skips to each "<" with memchr
             starts.append(m.start())
             ends.append(m.end())
-        kept = []
+        kept: list[Hit] = []
+        cluster: list[Hit] = []
+        reach = -1
+        for hit in sorted(hits):
+            if cluster and hit[0] < reach:
+                cluster.append(hit)
+                reach = max(reach, hit[1])
+                continue
+            if cluster:
+                self._settle(cluster, starts, ends, kept)
+            cluster, reach = [hit], hit[1]
+        if cluster:
+            self._settle(cluster, starts, ends, kept)
+        return kept
+
+    def _settle(self, cluster: list[Hit], starts: list[int], ends: list[int], kept: list[Hit]):
+        """Add to ``kept`` the hits of one cluster that win, in order of position."""
+        where = bisect.bisect_right
+        if len(cluster) == 1:
+            s, e, _ = cluster[0]
+            at = where(starts, s)
+            if not ((at and ends[at - 1] > s) or (at < len(starts) and starts[at] < e)):
+                kept.append(cluster[0])
+            return
         rules = self._rules
-        for s, e, i in sorted(hits, key=lambda h: (rules[h[2]].rank, h[0] - h[1], h[0], h[2])):
-            at = bisect.bisect_right(starts, s)
+        chosen: list[Hit] = []
+        for hit in sorted(cluster, key=lambda h: (rules[h[2]].rank, h[0] - h[1], h[0], h[2])):
+            s, e, _ = hit
+            at = where(starts, s)
             if (at and ends[at - 1] > s) or (at < len(starts) and starts[at] < e):
                 continue
-            starts.insert(at, s)
-            ends.insert(at, e)
-            kept.append((s, e, i))
-        kept.sort()
-        return kept
+            if any(cs < e and s < ce for cs, ce, _ in chosen):
+                continue
+            chosen.append(hit)
+        kept.extend(sorted(chosen))
 
     def keyed_id(self, purpose: str, value: bytes) -> str:
         """A private id of ``value`` (a keyed hash under this installation's key): equal
@@ -149,6 +192,15 @@ class Redactor:
         return hmac.digest(self._key, message, "sha256").hex()[:32]
 
     def _placeholder(self, i: int, value: bytes) -> str:
+        key = (i, value)
+        placeholder = self._made.get(key)
+        if placeholder is None:
+            if len(self._made) >= _MADE_LIMIT:
+                self._made.clear()
+            placeholder = self._made[key] = self._make_placeholder(i, value)
+        return placeholder
+
+    def _make_placeholder(self, i: int, value: bytes) -> str:
         rule = self._rules[i].rule
         if rule.name == "home-dir":
             return HOME_PLACEHOLDER
@@ -170,6 +222,7 @@ class Redactor:
         prev = at = 0
         for s, e, i in hits:
             before = data[prev:s].decode("utf-8", "replace")
+            i = self._known.rule_of(data[s:e], i)
             placeholder = self._placeholder(i, data[s:e])
             at += len(before)
             findings.append(self._finding(i, at, at + len(placeholder), placeholder))
@@ -187,6 +240,44 @@ class Redactor:
             return RedactionResult(text, [])
         data = text.encode("utf-8", "replace")
         return self._apply(text, data, self._hits(data))
+
+    def redact_stream(self, source: BinaryIO, block: int = _STREAM_BLOCK) -> Iterator[str]:
+        """``redact`` of a byte stream, piece by piece, in memory bounded by ``block``: the
+        text is cut after a newline, holding back the last lines of each block (where a
+        value over several lines, a netrc entry, may start) and an unfinished private key
+        (up to 64 KB of it) for the next block."""
+        carry = b""
+        while True:
+            data = source.read(block)
+            text = carry + data
+            if not data:
+                if text:
+                    yield self.redact(text.decode("utf-8", "replace")).text
+                return
+            cut = _stream_cut(text, block)
+            if cut <= 0:
+                carry = text
+                continue
+            yield self.redact(text[:cut].decode("utf-8", "replace")).text
+            carry = text[cut:]
+
+    def redact_json(self, text: str) -> RedactionResult:
+        """``text`` (a JSON document, such as an event's ``extra``) with every string in it,
+        keys too, redacted, and still JSON; findings are counted, positions are not kept.
+        Text that is not JSON is redacted as text."""
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            return self.redact(text)
+        strings: list[str] = []
+        _json_strings(document, strings)
+        results = self.redact_many(strings)
+        if not any(r.findings for r in results):
+            return RedactionResult(text, [])
+        redacted = dict(zip(strings, (r.text for r in results), strict=True))
+        findings = [f._replace(start=0, end=0) for r in results for f in r.findings]
+        document = _json_replace(document, redacted)
+        return RedactionResult(json.dumps(document, ensure_ascii=False), findings)
 
     def redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
         """``redact`` over a batch, scanned a few megabytes at a time (a text repeated in the
@@ -320,6 +411,7 @@ class Redactor:
                 start = prev_char + len(data[prev_byte:s].decode("utf-8", "replace"))
                 end = start + len(data[s:e].decode("utf-8", "replace"))
                 prev_byte, prev_char = e, end
+            i = self._known.rule_of(data[s:e], i)
             findings.append(self._finding(i, start, end, self._placeholder(i, data[s:e])))
         return findings
 
@@ -337,6 +429,47 @@ def _repetitive(texts: Sequence[str | None]) -> bool:
     return len(set(sample)) < 0.9 * len(sample)
 
 
+def _json_strings(node: Any, out: list[str]) -> None:
+    if isinstance(node, str):
+        out.append(node)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            out.append(key)
+            _json_strings(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _json_strings(item, out)
+
+
+def _json_replace(node: Any, redacted: dict[str, str]) -> Any:
+    if isinstance(node, str):
+        return redacted.get(node, node)
+    if isinstance(node, dict):
+        return {redacted.get(k, k): _json_replace(v, redacted) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_replace(item, redacted) for item in node]
+    return node
+
+
+def _stream_cut(text: bytes, block: int) -> int:
+    """Where a block of a stream may end: after a newline, ``_HOLD_LINES`` lines before its
+    end, and before a private key that has begun but not ended (unless that is too long)."""
+    cut = len(text)
+    for _ in range(_HOLD_LINES + 1):
+        cut = text.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return -1 if len(text) < 4 * block else len(text)
+    cut += 1
+    begin = text.rfind(b"-----BEGIN", 0, cut)
+    if (
+        begin >= 0
+        and text.find(b"-----END", begin, cut) < 0
+        and cut - begin < max(block, _KEY_HOLD)
+    ):
+        cut = text.rfind(b"\n", 0, begin) + 1
+    return cut
+
+
 def _chunks(data: bytes) -> Iterator[tuple[int, int]]:
     """``[lo, hi)`` spans of about ``_CHUNK`` bytes that end just after a newline."""
     lo = 0
@@ -350,4 +483,6 @@ def _table(personal: bool | PersonalInfo) -> list[Rule]:
     if personal is False:
         return [r for r in RULES if r.category != "personal"]
     info = PersonalInfo.from_machine() if personal is True else personal
-    return list(RULES) + list(personal_rules(info))
+    # Other machines' names last: where one is this machine's, its own rule names it.
+    remote = [r for r in RULES if r.name in REMOTE_HOST_RULES]
+    return [r for r in RULES if r not in remote] + list(personal_rules(info)) + remote

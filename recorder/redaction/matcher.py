@@ -39,16 +39,19 @@ class CompiledRule:
     gate: Callable[[bytes, int, int], list[tuple[int, int]] | None] | None = None
 
 
-def _options():
+def _options(max_mem: int = 0):
     options = re2.Options()
     options.log_errors = False
+    if max_mem:
+        options.max_mem = max_mem
     return options
 
 
-def compile_pattern(pattern: str):
-    """An RE2 regex; ``RuleError`` with RE2's message when the pattern is invalid."""
+def compile_pattern(pattern: str, max_mem: int = 0):
+    """An RE2 regex; ``RuleError`` with RE2's message when the pattern is invalid.
+    ``max_mem`` raises RE2's memory budget (a large alternation of literals needs it)."""
     try:
-        return re2.compile(pattern, _options())
+        return re2.compile(pattern, _options(max_mem))
     except re2.error as exc:
         message = exc.args[0] if exc.args else exc
         if isinstance(message, bytes):

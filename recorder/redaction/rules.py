@@ -27,8 +27,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-RULESET_VERSION = "2026.11.1"
-RULESET_DIGEST = "0153a1a19c39"
+RULESET_VERSION = "2026.11.2"
+RULESET_DIGEST = "dac1c4570fe9"
 
 # Categories, in the order the engine prefers them when two findings overlap.
 CATEGORIES = ("provider-token", "user", "url", "shell", "dotenv", "entropy", "personal")
@@ -61,6 +61,8 @@ def _value(end: str = "") -> str:
 
 
 _SHELL_END = r"(?:[ \t\r\n;&|\"']|$)"
+_BLANKS = ("", " ", "\t")
+_PROSE_PASS = tuple(f"{word}{end}" for word in ("pass", "pw", "pwd") for end in " \t:=")
 
 
 # Names that hold secrets: FOO_TOKEN, DB_PASSWORD, OPENAI_API_KEY, GH_PAT...
@@ -116,6 +118,7 @@ PROVIDER_RULES: tuple[Rule, ...] = (
         r"[ \t]*[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
         "AWS_SECRET_ACCESS_KEY=fAkEfAkEfAkE/0123456789+abcdefghijKLMNOP",
         ("secret",),
+        "varied",
         secret="fAkEfAkEfAkE/0123456789+abcdefghijKLMNOP",
     ),
     Rule(
@@ -492,6 +495,18 @@ SHELL_RULES: tuple[Rule, ...] = (
         secret="winter2024",
     ),
     Rule(
+        "prose-password",
+        "shell",
+        r"(?i)\b(?:password|passwd|passphrase|passcode|pass|pw|pwd)\b"
+        r"(?:[ \t]+(?:for|of|to)(?:[ \t]+[^\s:=]{1,30}){1,2})?"
+        r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:is|was|will[ \t]+be)(?:[ \t]*:)?[ \t]+|[ \t]+)"
+        r"[\"'`]?(?P<secret>[^\s\"'`]*[^\s\"'`.,;:)])",
+        "note to self - the wifi password is Kq7!vR2#pL9z, rotate it",
+        ("password", "passwd", "passphrase", "passcode", *_PROSE_PASS),
+        "prose-password",
+        secret="Kq7!vR2#pL9z",
+    ),
+    Rule(
         "openssl-password",
         "shell",
         r"pass:" + _value(),
@@ -503,6 +518,40 @@ SHELL_RULES: tuple[Rule, ...] = (
 )
 
 URL_RULES: tuple[Rule, ...] = (
+    Rule(
+        "teams-webhook",
+        "url",
+        r"webhook\.office\.com/webhookb2/[^\s/]+/IncomingWebhook/(?P<secret>[0-9A-Fa-f]{32})",
+        "https://acme.webhook.office.com/webhookb2/0a1b2c3d@4e5f6a7b/IncomingWebhook/"
+        "0123456789abcdef0123456789abcdef/89abcdef",
+        ("webhook.office.com/",),
+        secret="0123456789abcdef0123456789abcdef",
+    ),
+    Rule(
+        "zapier-webhook",
+        "url",
+        r"hooks\.zapier\.com/hooks/catch/\d+/(?P<secret>[A-Za-z0-9]{5,})",
+        "curl -X POST https://hooks.zapier.com/hooks/catch/1234567/b7Qx2Za/ -d @event.json",
+        ("hooks.zapier.com/",),
+        secret="b7Qx2Za",
+    ),
+    Rule(
+        "ifttt-webhook",
+        "url",
+        r"maker\.ifttt\.com/(?:trigger/[^/\s]+/with/)?key/(?P<secret>[A-Za-z0-9_\-]{16,})",
+        "https://maker.ifttt.com/trigger/done/with/key/dQ3kT9xZ1vB7mN2pL5rS8w",
+        ("maker.ifttt.com/",),
+        secret="dQ3kT9xZ1vB7mN2pL5rS8w",
+    ),
+    Rule(
+        "webhook-url",
+        "url",
+        r"/(?:hooks|webhooks?)/(?P<secret>[A-Za-z0-9_\-]{20,})(?:[/?#\s'\"]|$)",
+        "MATTERMOST_HOOK=https://chat.example.net/hooks/x8k2m9q4w7e1r5t3y6u0i2o4pa",
+        ("/hooks/", "/webhook/", "/webhooks/"),
+        "webhook",
+        secret="x8k2m9q4w7e1r5t3y6u0i2o4pa",
+    ),
     Rule(
         "url-password",
         "url",
@@ -571,6 +620,17 @@ DOTENV_RULES: tuple[Rule, ...] = (
 )
 
 ENTROPY_RULES: tuple[Rule, ...] = (
+    Rule(
+        "key-argument",
+        "entropy",
+        r"[(,][ \t]*(?P<name>key|api_key|apikey|token|api_token|secret|secret_key|access_key|"
+        r"auth_key|auth_token|license_key|pat)[ \t]?=[ \t]*"
+        r"(?:\"(?P<secret>[^\"\n$][^\"\n]{11,})\"|'(?P<secret2>[^'\n$][^'\n]{11,})')",
+        'wandb.login(key="0123456789abcdef0123456789abcdef01234567")',
+        tuple(f"{word}{blank}=" for word in ("key", "token", "secret", "pat") for blank in _BLANKS),
+        "key-argument",
+        secret="0123456789abcdef0123456789abcdef01234567",
+    ),
     Rule(
         "secret-assignment",
         "entropy",
@@ -647,6 +707,63 @@ PERSONAL_RULES: tuple[Rule, ...] = (
         secret="2a02:06b8:0000:0042:0000:8a2e:0370:7334",
     ),
     Rule(
+        "prompt-host",
+        "personal",
+        r"(?m)@(?P<secret>[A-Za-z0-9][A-Za-z0-9\-]{1,62})(?:[: \]]|$)",
+        "(base) jdoe@gpu-node07:~/runs$ nvidia-smi",
+        ("@",),
+        "prompt-host",
+        secret="gpu-node07",
+    ),
+    Rule(
+        "ssh-host",
+        "personal",
+        r"(?:ssh|mosh|autossh)(?:[ \t]+(?:-[46AaCfGgKkMNnqsTtVvXxYy]+|"
+        r"-[BbcDEeFIiJLlmOoPpQRSWw][ \t]*[^\s\-]\S*|--[\w\-]+(?:=\S+)?))*[ \t]+"
+        r"(?:[A-Za-z0-9_.\-]+@)?(?P<secret>[A-Za-z][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*)"
+        r"(?:[\s:'\"]|$)",
+        "ssh -i ~/.ssh/lab -p 2222 jdoe@dgx07.cs.uni.example",
+        ("ssh", "mosh"),
+        "remote-host",
+        secret="dgx07.cs.uni.example",
+        word_start=True,
+    ),
+    Rule(
+        "copy-host",
+        "personal",
+        r"(?:scp|rsync|sftp)\b[^\n;&|]*?[ \t](?:[A-Za-z0-9_.\-]+@)?"
+        r"(?P<secret>[A-Za-z][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*):",
+        "rsync -avz runs/ jdoe@titan12:/data/runs/",
+        ("scp", "rsync", "sftp"),
+        "remote-host",
+        secret="titan12",
+        word_start=True,
+    ),
+    Rule(
+        "ssh-config-host",
+        "personal",
+        r"(?im)^[ \t]*(?:Host|HostName|ProxyJump)[ \t]*=?[ \t]+(?:[A-Za-z0-9_.\-]+@)?"
+        r"(?P<secret>[A-Za-z][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*)",
+        "Host bigbox\n    HostName bigbox.lab.example\n    User jdoe",
+        tuple(f"{word}{end}" for word in ("host", "hostname", "proxyjump") for end in " \t="),
+        "ssh-config-host",
+        secret="bigbox",
+    ),
+    Rule(
+        "cluster-node",
+        "personal",
+        r"(?im)(?:^[ \t]*\d+(?:_[\d\[\]\-,%]+)?[ \t]+\S+[ \t]+\S+[ \t]+\S+[ \t]+[A-Z]{1,3}"
+        r"[ \t]+[\d:\-]+[ \t]+\d+[ \t]+|^\S+[ \t]+(?:up|down|drain|inact)[ \t]+\S+[ \t]+\d+"
+        r"[ \t]+[a-z]+[*~#!%$@^+\-]?[ \t]+|(?:NodeName|BatchHost|NodeList|NodeHostName|NodeAddr)=)"
+        r"(?P<secret>[A-Za-z][A-Za-z0-9\-]*(?:\[[\d,\-]+\])?"
+        r"(?:,[A-Za-z][A-Za-z0-9\-]*(?:\[[\d,\-]+\])?)*)",
+        "JOBID PARTITION NAME USER ST TIME NODES NODELIST(REASON)\n"
+        "  4242 gpu train jdoe R 1:02:03 2 gpu[07-08]",
+        ("nodelist", "nodename", "batchhost", "nodehostname", "nodeaddr"),
+        "remote-host",
+        secret="gpu[07-08]",
+    ),
+    Rule(
         "home-user",
         "personal",
         r"/(?:home|Users|var/home)/(?P<secret>[A-Za-z0-9._\-]+)",
@@ -656,6 +773,10 @@ PERSONAL_RULES: tuple[Rule, ...] = (
         secret="jdoe",
     ),
 )
+
+# The personal rules that find the researcher's other machines (see ``known.py``).
+REMOTE_HOST_RULES = frozenset({"prompt-host", "ssh-host", "copy-host", "ssh-config-host"})
+REMOTE_HOST_RULES |= {"cluster-node"}
 
 RULES: tuple[Rule, ...] = (
     PROVIDER_RULES + SHELL_RULES + URL_RULES + DOTENV_RULES + ENTROPY_RULES + PERSONAL_RULES
