@@ -11,37 +11,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from commandkit import wait_commands
 from filekit import git, make_repo, wait_for_events, wait_ready
+from researchkit import finish_run, ide_save, start_long_run, train_script, vim_append
 from sessionkit import export_rows
 
-from exporters.attribution import FOREGROUND_US
-
 pytestmark = pytest.mark.slow  # end to end: real shells and vim in tmux, a watched repo
-
-TRAIN = """\
-import os, time
-print("training started", flush=True)
-while not os.path.exists("{marks}/go"):
-    time.sleep(0.05)
-os.makedirs("ckpt", exist_ok=True)
-with open("ckpt/epoch1.txt", "w") as fh:
-    fh.write("weights 1\\n")
-print("training done", flush=True)
-"""
-
-IDE_SAVE = """\
-import sys
-path = sys.argv[1]
-text = open(path).read().replace("# demo", "# demo, documented")
-with open(path, "w") as fh:
-    fh.write(text)
-"""
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -77,28 +55,15 @@ def test_the_steps_alone_rebuild_the_final_tree(lab, run_cli, lay, tmp_path):
         "x.py": "a = 1\nb = 2\n",
         "README.md": "# demo\n",
         "cfg.txt": "lr = 0.1\n",
-        "train.py": TRAIN.replace("{marks}", str(marks)),
+        "train.py": train_script(marks),
     }
     repo = make_repo(tmp_path / "proj", files)
     run_cli("start", "--watch", str(repo))
     wait_ready()
-    trainer, editor = lab.spawn("bash"), lab.spawn("bash")
-    trainer.run(f"cd {repo}")
-    editor.run(f"cd {repo}")
-    trainer.run("python3 train.py --epochs 40", wait=False)
-    trainer.wait_visible("training started")
-    time.sleep(FOREGROUND_US / 1e6 + 0.5)  # the run is now a long one (attribution rule 3)
+    trainer, editor = start_long_run(lab, repo)
+    vim_append(editor, "x.py", "c = 3")
 
-    editor.run("vim -u NONE -i NONE -N x.py", wait=False)
-    editor.wait_foreground("vim")
-    editor.keys("G", "o", "c = 3", "Escape", ":w", "Enter")
-    wait_for_events(lambda rows: any(r["path"] == "x.py" for r in rows))
-    editor.keys(":q", "Enter")
-    editor.wait_prompt()
-
-    ide = tmp_path / "ide_save.py"
-    ide.write_text(IDE_SAVE)
-    subprocess.run([sys.executable, str(ide), str(repo / "README.md")], check=True)
+    ide_save(repo / "README.md")
     wait_for_events(lambda rows: any(r["path"] == "README.md" for r in rows))
 
     editor.run("sed -i 's/lr = 0.1/lr = 0.01/' cfg.txt")
@@ -110,9 +75,7 @@ def test_the_steps_alone_rebuild_the_final_tree(lab, run_cli, lay, tmp_path):
     editor.run("git stash -q && git checkout -q main")
     wait_for_events(lambda rows: sum(r["path"] == "cfg.txt" for r in rows) >= 2)
 
-    (marks / "go").write_text("")
-    trainer.wait_visible("training done")
-    trainer.wait_prompt()
+    finish_run(trainer, marks)
     wait_commands(lay, 8)
     run_cli("stop")
 
