@@ -82,3 +82,16 @@ def finish_run(trainer, marks: Path) -> None:
     (marks / "done").write_text("")
     trainer.wait_visible("training done")
     trainer.wait_prompt()
+
+
+def watched_project(tmp_path: Path, run_cli, files: dict[str, str]) -> tuple[Path, Path]:
+    """A git repository holding ``files`` and ``train.py``, recorded and watched (the file
+    collector ready); (the repository, the folder of the run's marks)."""
+    from filekit import make_repo, wait_ready
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    repo = make_repo(tmp_path / "proj", {**files, "train.py": train_script(marks)})
+    run_cli("start", "--watch", str(repo))
+    wait_ready()
+    return repo, marks

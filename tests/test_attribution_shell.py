@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 from commandkit import wait_commands
-from filekit import make_repo, wait_for_events, wait_ready
-from researchkit import finish_run, ide_save, start_long_run, train_script, vim_append
+from filekit import wait_for_events
+from researchkit import finish_run, ide_save, start_long_run, vim_append, watched_project
 from sessionkit import export_rows
 
 pytestmark = pytest.mark.slow  # end to end: real shells and vim in tmux, a watched repo
@@ -18,12 +18,7 @@ pytestmark = pytest.mark.slow  # end to end: real shells and vim in tmux, a watc
 def test_saves_during_a_long_run_in_another_pane_are_edits(lab, run_cli, lay, tmp_path):
     if shutil.which("vim") is None:
         pytest.skip("vim is not installed")
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    files = {"x.py": "a = 1\n", "README.md": "# demo\n", "train.py": train_script(marks)}
-    repo = make_repo(tmp_path / "proj", files)
-    run_cli("start", "--watch", str(repo))
-    wait_ready()
+    repo, marks = watched_project(tmp_path, run_cli, {"x.py": "a = 1\n", "README.md": "# demo\n"})
     trainer, editor = start_long_run(lab, repo)
     vim_append(editor, "x.py", "b = 2")
 

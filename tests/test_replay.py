@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from commandkit import wait_commands
-from filekit import git, make_repo, wait_for_events, wait_ready
-from researchkit import finish_run, ide_save, start_long_run, train_script, vim_append
+from filekit import git, wait_for_events
+from researchkit import finish_run, ide_save, start_long_run, vim_append, watched_project
 from sessionkit import export_rows
 
 pytestmark = pytest.mark.slow  # end to end: real shells and vim in tmux, a watched repo
@@ -49,17 +49,8 @@ def replay(repo: Path, start_commit: str, steps: list[dict], into: Path) -> dict
 def test_the_steps_alone_rebuild_the_final_tree(lab, run_cli, lay, tmp_path):
     if shutil.which("vim") is None:
         pytest.skip("vim is not installed")
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    files = {
-        "x.py": "a = 1\nb = 2\n",
-        "README.md": "# demo\n",
-        "cfg.txt": "lr = 0.1\n",
-        "train.py": train_script(marks),
-    }
-    repo = make_repo(tmp_path / "proj", files)
-    run_cli("start", "--watch", str(repo))
-    wait_ready()
+    files = {"x.py": "a = 1\nb = 2\n", "README.md": "# demo\n", "cfg.txt": "lr = 0.1\n"}
+    repo, marks = watched_project(tmp_path, run_cli, files)
     trainer, editor = start_long_run(lab, repo)
     vim_append(editor, "x.py", "c = 3")
 

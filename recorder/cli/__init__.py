@@ -58,7 +58,9 @@ def _unexpected(exc: Exception) -> str:
         lay = layout()
         lay.logs.mkdir(parents=True, exist_ok=True)
         with open(lay.cli_log, "a", encoding="utf-8") as fh:
-            fh.write("".join(traceback.format_exception(exc)))
+            # Where it failed, not the message: a message may quote recorded text.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            fh.write(f"Traceback (most recent call last):\n{frames}{type(exc).__name__}\n")
         where = f"; details in {lay.cli_log}"
     except Exception:
         where = ""
