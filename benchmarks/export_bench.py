@@ -3,11 +3,17 @@
 Builds a synthetic event log in a temporary RECORDER_HOME (sessions of commands
 with outputs and tracebacks, file saves with diffs, activity windows, task
 marks, idle gaps, a secret in about 1% of commands), then runs the real export
-in a child process and reports end-to-end events/s and the child's peak RSS.
+in a child process and reports end-to-end events/s and the child's peak RSS; then, in the
+same run and on the same log, the chat export (``--format chat``) beside it, as a ratio.
 
     python benchmarks/export_bench.py [--events 1000000] [--sessions 20] [--keep DIR]
+        [--baseline-rev REV]
 
-Target: >= 50,000 events/s end to end with memory bounded by streaming.
+With ``--baseline-rev`` (a git revision, e.g. ``main``), the same log is also exported
+by that revision's code (``git archive`` into a temporary directory) in the same run,
+and the ratio of the two rates is printed.
+
+Target: >= 50,000 events/s end to end with memory bounded by streaming, for both.
 """
 
 from __future__ import annotations
@@ -132,7 +138,12 @@ from pathlib import Path
 from exporters.jobs import ExportOptions
 from exporters.pipeline import export
 from recorder.paths import layout
-result = export(layout(), ExportOptions(out=Path(sys.argv[1])))
+import dataclasses
+# Only the options this checkout knows (a --baseline-rev may predate approvals or formats).
+known = {f.name for f in dataclasses.fields(ExportOptions)}
+wanted = {"dataset": sys.argv[2], "include_unapproved": True}
+options = {k: v for k, v in wanted.items() if k in known}
+result = export(layout(), ExportOptions(out=Path(sys.argv[1]), **options))
 print(json.dumps({"export_s": time.monotonic() - t0, "counts": result.counts,
                   "files": result.files, "findings": result.redaction["rows_with_findings"],
                   "scanned": result.redaction["leak_scan"]["values_scanned"]}))
@@ -163,21 +174,37 @@ def build_log(home: Path, events: int, sessions: int) -> float:
     return time.monotonic() - started
 
 
-def run_export(home: Path, out: Path) -> dict:
+def run_export(home: Path, out: Path, dataset: str = "tables", source: Path | None = None) -> dict:
+    """Export in a child process, with this checkout's code or that of ``source``."""
     env = {**os.environ, "RECORDER_HOME": str(home)}
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(out)], env=env, capture_output=True, text=True
-    )
+        [sys.executable, "-c", _CHILD, str(out), dataset], env=env, capture_output=True,
+        text=True, cwd=source,
+    )  # fmt: skip
     wall = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit(f"export failed:\n{proc.stderr}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the export and its workers
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    report.update(
-        wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024, cpu_s=usage.ru_utime + usage.ru_stime
-    )
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    # (peak RSS is the largest of all children so far: the baseline runs last)
+    report.update(wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024, cpu_s=cpu)
     return report
+
+
+def checkout(rev: str, target: Path) -> Path:
+    """The code of git revision ``rev`` of this repository, extracted into ``target``."""
+    repo = Path(__file__).resolve().parent.parent
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(repo), "archive", rev], capture_output=True,
+                             check=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="Keep the log and dataset in this directory.")
+    parser.add_argument("--baseline-rev", help="Also export with this git revision's code.")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="export-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -196,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"building a log of {args.events:,} events ...", flush=True)
             print(f"  {build_log(home, args.events, args.sessions):.1f} s", flush=True)
         report = run_export(home, out)
+        chat = run_export(home, work / "chat", "chat")
+        if args.baseline_rev:
+            source = checkout(args.baseline_rev, work / "baseline-src")
+            shutil.rmtree(out)
+            baseline = run_export(home, out, source=source)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -213,6 +246,24 @@ def main(argv: list[str] | None = None) -> int:
         f"  peak RSS {report['peak_rss_mb']:.0f} MB\n"
         f"  redacted rows {report['findings']:,}; leak scan {report['scanned']:,} values"
     )
+    chat_rate = chat["counts"]["events"] / chat["wall_s"]
+    chat_size = sum(f["bytes"] for f in chat["files"].values()) / 1e6
+    print(
+        f"chat export of the same log -> {chat['counts']['conversations']:,} conversations "
+        f"({chat_size:.0f} MB)\n"
+        f"  end to end {chat['wall_s']:.1f} s: {chat_rate:,.0f} events/s (target >= 50,000), "
+        f"{chat_rate / rate:.2f}x the Parquet export's rate\n"
+        f"  CPU {chat['cpu_s']:.1f} s; peak RSS of either {chat['peak_rss_mb']:.0f} MB; "
+        f"leak scan {chat['scanned']:,} values"
+    )
+    if args.baseline_rev:
+        base_rate = baseline["counts"]["events"] / baseline["wall_s"]
+        print(
+            f"  baseline {args.baseline_rev}: {base_rate:,.0f} events/s "
+            f"({baseline['wall_s']:.1f} s, CPU {baseline['cpu_s']:.1f} s); this checkout / "
+            f"baseline = {rate / base_rate:.2f} in events/s, "
+            f"{baseline['cpu_s'] / report['cpu_s']:.2f} in events per CPU second"
+        )
     return 0
 
 

@@ -17,6 +17,10 @@ what the change looks like. The rule, in order (docs/labels.md, "Attribution"):
    file, a binary or large file, an append to a log) is the latest-started
    command's outcome: checkpoints, logs, generated files.
 
+A command "runs" from its start to its end, give or take a clock tick, for a change whose
+file's ctime is known (the kernel's time of the write); for a deletion, which leaves no
+ctime, until ``SLACK_US`` after its end, as the watcher's own time is a little late.
+
 Limits: a long job that rewrites, not appends to, an existing text file it does not
 name (a metrics table) gets that save recorded as an edit step; a save made within
 ``FOREGROUND_US`` of a command's start is that command's.
@@ -33,9 +37,12 @@ from functools import lru_cache
 
 from exporters.commands import Key, command_words
 
-# A file change up to this long after a command's end still counts as that command's doing
-# (the file watcher reports changes a little after they happen).
+# A file change the watcher reported up to this long after a command's end still counts as
+# that command's doing (the watcher reports changes a little after they happen) ...
 SLACK_US = 500_000
+# ... unless the file's ctime says when it was written: the kernel's time of the change,
+# which no program can set. It comes from a coarse clock, up to a tick (1-10 ms) early.
+CTIME_SLACK_US = 20_000
 # A command this young is what the researcher just launched and is waiting on.
 FOREGROUND_US = 3_000_000
 
@@ -69,18 +76,26 @@ class Change:
     path: str | None
     text_diff: bool
     replaces_lines: bool
+    changed_us: int | None = None  # the file's ctime after the change (None: a deletion)
+
+    @property
+    def at_us(self) -> int:
+        """When the change happened, as best known."""
+        if self.changed_us is None:
+            return self.ts_us
+        return min(self.ts_us, self.changed_us)
 
 
 def owner(change: Change, running: Sequence[Running]) -> int | None:
     """The index in ``running`` of the command whose outcome ``change`` is, or None when it
     is an edit step of its own. ``running`` is in start order."""
-    active = [i for i, c in enumerate(running) if _running_at(c, change.ts_us)]
+    active = [i for i, c in enumerate(running) if _running_at(c, change)]
     if not active:
         return None
     named = [i for i in active if not running[i].editor and _names(running[i], change.path)]
     if named:
         return named[-1]
-    young = [i for i in active if change.ts_us - running[i].start_us <= FOREGROUND_US]
+    young = [i for i in active if change.at_us - running[i].start_us <= FOREGROUND_US]
     if young:
         latest = young[-1]
         return None if running[latest].editor else latest
@@ -92,8 +107,11 @@ def owner(change: Change, running: Sequence[Running]) -> int | None:
     return jobs[-1] if jobs else None
 
 
-def _running_at(command: Running, ts_us: int) -> bool:
-    return command.start_us <= ts_us <= command.end_us + SLACK_US
+def _running_at(command: Running, change: Change) -> bool:
+    if change.changed_us is None:
+        return command.start_us <= change.ts_us <= command.end_us + SLACK_US
+    at = change.at_us
+    return command.start_us - CTIME_SLACK_US <= at <= command.end_us + CTIME_SLACK_US
 
 
 def _looks_hand_made(change: Change) -> bool:

@@ -38,6 +38,34 @@ class CardFacts:
     labels: dict[str, Any]
     settings: dict[str, Any]
     approval_hashes: list[str] = field(default_factory=list)
+    approvals: list[dict[str, Any]] = field(default_factory=list)  # recorder.review.approval
+    tables: tuple[str, ...] = EXPORT_TABLES  # the tables the dataset holds
+    task_kinds: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind_counts()
+
+
+def kind_counts(labels: dict, fix_times: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
+    """Per task kind (exporters.taskkinds): its episodes and, for debug and deploy_fix,
+    the median time to fix in seconds."""
+    from statistics import median
+
+    from exporters.taskkinds import KIND_NAMES
+
+    out = {}
+    for kind in KIND_NAMES:
+        entry: dict[str, Any] = {"episodes": labels.get(f"kind.{kind}", 0)}
+        if kind in ("debug", "deploy_fix"):
+            times = fix_times.get(kind)
+            entry["median_time_to_fix_s"] = round(median(times), 3) if times else None
+        out[kind] = entry
+    return out
+
+
+def _kinds_table(f: CardFacts) -> str:
+    rows = []
+    for kind, entry in f.task_kinds.items():
+        fix = entry.get("median_time_to_fix_s")
+        rows.append(f"| {kind} | {entry['episodes']} | {'-' if fix is None else fix} |")
+    return "\n".join(rows) or "| - | 0 | - |"
 
 
 def info(facts: CardFacts) -> dict[str, Any]:
@@ -56,7 +84,7 @@ def info(facts: CardFacts) -> dict[str, Any]:
                 "bytes": facts.files.get(name, {}).get("bytes", 0),
                 "schema": export_spec(name),
             }
-            for name in EXPORT_TABLES
+            for name in facts.tables
         },
         "researchers": facts.researchers,
         "sessions": facts.sessions,
@@ -65,8 +93,10 @@ def info(facts: CardFacts) -> dict[str, Any]:
         "time_range": facts.time_range,
         "redaction": facts.redaction,
         "labels": facts.labels,
+        "task_kinds": facts.task_kinds,
         "settings": facts.settings,
         "approval_hashes": facts.approval_hashes,
+        "approvals": facts.approvals,
     }
 
 
@@ -78,10 +108,10 @@ def write(root: Path, facts: CardFacts) -> None:
 
 
 def readme(facts: CardFacts) -> str:
-    return "\n".join([_header(_ext(facts), facts.counts), _body(facts)])
+    return "\n".join([_header(_ext(facts), facts.counts, facts.tables), _body(facts)])
 
 
-def _header(ext: str, counts: dict[str, int]) -> str:
+def _header(ext: str, counts: dict[str, int], tables=EXPORT_TABLES) -> str:
     lines = [
         "---",
         "pretty_name: Researcher action trajectories",
@@ -91,9 +121,11 @@ def _header(ext: str, counts: dict[str, int]) -> str:
         "- rlds",
         "- shell",
         "- code-editing",
+        *(["- sft", "- tool-use"] if tables != EXPORT_TABLES else []),
         "configs:",
     ]
-    configs = [name for name in ("steps", "events", "episodes") if counts.get(name)]
+    loadable = ("steps", "events", "episodes", "conversations")  # (not ATIF's documents)
+    configs = [name for name in loadable if name in tables and counts.get(name)]
     for name in configs:
         lines.append(f"- config_name: {name}")
         if name == configs[0]:
@@ -103,6 +135,25 @@ def _header(ext: str, counts: dict[str, int]) -> str:
         lines.remove("configs:")
     lines.append("---")
     return "\n".join(lines) + "\n"
+
+
+def _approvals(f: CardFacts) -> str:
+    if not f.approvals:
+        return "No session of this export was approved: it was made with `--include-unapproved`."
+    rows = "\n".join(
+        f"| {a['session_id']} | {a['researcher_id'] or '-'} | {a['approved_at']} | "
+        f"{a['ruleset_version']} | `{a['content_hash'][:16]}` |"
+        for a in f.approvals
+    )
+    unapproved = len(f.sessions) - len(f.approvals)
+    note = f"\n\n{unapproved} session(s) were exported without approval." if unapproved else ""
+    return (
+        "Each session was approved by its researcher, who reviewed exactly these rows: the\n"
+        "content hash covers every row exported for the session, and the export checked it\n"
+        "before writing (`meta/info.json` lists them whole).\n\n"
+        "| session | approved by | at (UTC) | rule set | content hash |\n"
+        "| --- | --- | --- | --- | --- |\n" + rows + note
+    )
 
 
 def _body(f: CardFacts) -> str:
@@ -137,6 +188,13 @@ what followed, grouped into episodes: stretches of work on one task.
   successful: {labels.get("successful_episodes", 0)}; failed: {labels.get("failed_episodes", 0)};
   unknown: {labels.get("unknown_episodes", 0)}
 
+Task kinds (an episode may have several; median time to fix from the failing run's end
+to the passing run's end):
+
+| task kind | episodes | median time to fix (s) |
+| --- | --- | --- |
+{_kinds_table(f)}
+
 Every label is defined in the recorder's `docs/labels.md`.
 
 ## Redaction
@@ -147,6 +205,10 @@ then checked: no rule matches any text in this dataset (the leak scan read
 redaction had just read unchanged, or verbatim copies of them).
 Rows with redactions: {red.get("rows_with_findings", 0)}. Rules that fired: {rules}.
 The `redactions` column of `events` says which rule replaced what, never the secret.
+
+## Approvals
+
+{_approvals(f)}
 
 ## Layout
 
@@ -175,8 +237,46 @@ import duckdb
 duckdb.sql("SELECT * FROM read_parquet('steps/**/*.parquet')")
 ```
 """
+    if f.tables != EXPORT_TABLES:  # conversations or trajectories, in a layout of their own
+        out = out[: out.index("## Layout")] + _layout(f).rstrip("\n") + "\n"
     return out
 
 
 def _ext(f: CardFacts) -> str:
-    return "parquet" if f.file_format == "parquet" else "jsonl"
+    return {"parquet": "parquet", "atif": "json"}.get(f.file_format, "jsonl")
+
+
+def _layout(f: CardFacts) -> str:
+    """The layout and loading of a chat or ATIF dataset (they replace the tables' own)."""
+    c = f.counts
+    built = (f"Built from {c.get('events', 0)} events, {c.get('steps', 0)} steps and "
+             f"{c.get('episodes', 0)} episodes; settings in meta/info.json.")  # fmt: skip
+    if "conversations" in f.tables:
+        return f"""## Conversations
+
+One OpenAI-style chat conversation per episode ({c.get("conversations", 0)} in all): the
+researcher's commands and file changes are the assistant's tool calls, their results the tool
+messages, in the order the researcher could see them. {built}
+
+```
+conversations/<researcher>/<date>/part-{f.export_id}-NNNNN.{_ext(f)}
+```
+
+```python
+import datasets, json
+rows = datasets.load_dataset("path/to/this/dir", "conversations")["train"]
+row = rows[0]
+tokenizer.apply_chat_template(row["messages"], tools=json.loads(row["tools"]))
+```
+
+"""
+    return f"""## Trajectories
+
+One ATIF-v1.4 trajectory (Harbor's Agent Trajectory Interchange Format) per episode
+({c.get("trajectories", 0)} in all), each a JSON file. {built}
+
+```
+trajectories/<researcher>/<date>/part-{f.export_id}-NNNNN.json
+```
+
+"""

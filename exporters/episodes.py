@@ -3,7 +3,8 @@
 The researcher's task marks (``recorder task "..."``) are authoritative: a mark
 ends the current episode and starts one with that task (the mark itself, like the
 ``recorder`` command that made it, is no step of either), which then runs until
-the next mark or the end of the session, across breaks and repositories. Steps
+the next mark or the end of the session, across breaks and repositories. A task text set at review
+(``recorder task --episode N``) replaces episode N's when it closes. Steps
 before a session's first mark are split heuristically instead: at idle gaps
 (the setting ``episodes.idle_gap_minutes``, passed in) and where the repository
 changes. Any episode is also cut after ``max_steps`` steps so memory stays bounded.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from exporters.labels import EpisodeLabels, label_episode, pause_class
 from exporters.stepbuffer import Step, StepBuffer
+from exporters.taskkinds import EpisodeKinds, KindStep, episode_kinds
 
 DEFAULT_MAX_STEPS = 10_000  # the export's default (ExportOptions.max_steps)
 
@@ -44,6 +46,8 @@ class Episode:
     latest_end: int = 0  # latest end of any step so far, microseconds
     end_reason: str | None = None
     labels: EpisodeLabels | None = None
+    kinds: EpisodeKinds | None = None  # its task kinds and outcome signals
+    reviewed: bool = False  # the task text was set at review (``recorder task --episode``)
 
     @property
     def episode_id(self) -> str:
@@ -62,6 +66,7 @@ class EpisodeSplitter:
         on_episode: Callable[[Episode], None],
         idle_gap_minutes: float,
         max_steps: int,
+        task_overrides: dict[int, str] | None = None,
     ):
         self.session_id = session_id
         self.steps = steps
@@ -69,6 +74,7 @@ class EpisodeSplitter:
         self.idle_gap_us = int(idle_gap_minutes * 60_000_000)
         self.idle_gap_ms = self.idle_gap_us // 1000
         self.max_steps = max_steps
+        self.task_overrides = task_overrides or {}
         self.count = 0
         self.current = Episode(session_id, 0, None, False, 0, 0)
         self.paused = False  # a pause mark since the last step
@@ -152,12 +158,17 @@ class EpisodeSplitter:
     def _close(self, reason: str, next_task: str | None, next_marked: bool) -> None:
         episode = self.current
         episode.end_reason = reason
+        if episode.index in self.task_overrides:
+            episode.task, episode.reviewed = self.task_overrides[episode.index], True
         records = self.steps.records[episode.start - self.steps.base :]
         step_labels, episode.labels = label_episode(
             [s.action for s in records], [s.key for s in records], [s.failed for s in records],
             [s.test_or_build for s in records], [s.end for s in records],
             interrupted=[s.interrupted is True for s in records],
         )  # fmt: skip
+        episode.kinds = episode_kinds([
+            KindStep(s.kind, s.key, s.line, s.failed, s.end, s.metrics or ()) for s in records
+        ])  # fmt: skip
         self.steps.close(
             len(records), episode.episode_id, episode.task, reason in TERMINAL_REASONS,
             step_labels,

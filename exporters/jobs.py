@@ -19,19 +19,36 @@ if TYPE_CHECKING:
     from exporters.source import SessionFilter, SessionInfo
 
 
+@dataclass(frozen=True)
+class ChatOptions:
+    """How episodes become conversations (``--format chat`` and ``atif``): exporters.chat."""
+
+    min_steps: int = 1  # conversations of fewer tool calls are left out
+    success_only: bool = False  # only episodes whose success label is true
+    drop_failed_tail: bool = False  # cut the steps after the last successful command
+    max_output_chars: int | None = None  # tool results' output cut further (head and tail)
+    include_reasoning: bool = False  # notes before a call become the assistant's content
+
+
 @dataclass
 class ExportOptions:
     out: Path
     sessions: Sequence[str] = ()
     since: dt.datetime | None = None  # naive UTC
-    file_format: str = "parquet"
+    file_format: str = "parquet"  # parquet or jsonl; atif for --format atif
+    dataset: str = "tables"  # tables, chat or atif (schemas.arrow.DATASET_TABLES)
+    chat: ChatOptions = field(default_factory=ChatOptions)
     idle_gap_minutes: float | None = None  # None: episodes.idle_gap_minutes from config
     max_steps: int = DEFAULT_MAX_STEPS
     overwrite: bool = False
     page_rows: int = PAGE_ROWS
     workers: int | None = None  # None: one per core for large exports, else in-process
-    # Narrow the selection further (where "only approved sessions" will plug in).
+    # Narrow the selection further.
     filters: Sequence[SessionFilter] = ()
+    # Export sessions nobody approved (``recorder approve``) too; by default they are skipped.
+    include_unapproved: bool = False
+    # Export only the episodes of these task kinds (exporters.taskkinds); () exports all.
+    task_kinds: Sequence[str] = ()
 
 
 @dataclass
@@ -44,6 +61,8 @@ class ExportResult:
     redaction: dict
     labels: dict
     seconds: float
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (session id, why)
+    approvals: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,10 @@ class SessionJob:
     page_rows: int
     output_cap: int
     output_chars: int  # export.output_chars: outcome.output's length
+    dataset: str = "tables"
+    chat: ChatOptions = ChatOptions()
+    approval_hash: str | None = None  # the session's approval (the chat and ATIF rows name it)
+    task_kinds: tuple[str, ...] = ()  # only the episodes of these kinds (--task-kind)
 
 
 @dataclass
@@ -78,3 +101,7 @@ class SessionOutput:
     rows_with_findings: int = 0
     values_scanned: int = 0
     digest: str = ""  # of the files written (their names in the session and their bytes)
+    content_hash: str = ""  # of the rows written (exporters.rowdigest): what approvals bind
+    # Of every episode (written or not): id, ts_start, ts_end, task_kinds.
+    episode_rows: list[dict] = field(default_factory=list)
+    fix_times: dict[str, list[float]] = field(default_factory=dict)  # kind -> time_to_fix_s

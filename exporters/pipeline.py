@@ -14,6 +14,7 @@ content always gets the same id, and different content a different one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from exporters import card as card_mod
-from exporters.attribution import FOREGROUND_US, SLACK_US
+from exporters.attribution import CTIME_SLACK_US, FOREGROUND_US, SLACK_US
 from exporters.jobs import ExportOptions, ExportResult, SessionJob, SessionOutput
 from exporters.redaction import ExportRedaction, build_export_redactor
 from exporters.session import export_session
@@ -35,7 +36,7 @@ from exporters.steps import TERMINAL_CHARS
 from exporters.tables import utc_date
 from exporters.workers import run_in_workers
 from recorder.errors import ExportError
-from schemas.arrow import EXPORT_TABLES, export_spec
+from schemas.arrow import DATASET_TABLES, EXPORT_TABLES, export_spec
 
 # Sessions are exported in worker processes only when there is this much to do.
 PARALLEL_MIN_EVENTS = 50_000
@@ -51,6 +52,8 @@ def export(lay, options: ExportOptions, reader=None, progress: Progress | None =
 
     if options.file_format not in FORMATS:
         raise ExportError(f"unknown format {options.file_format!r}: use parquet or jsonl")
+    if options.dataset not in DATASET_TABLES:
+        raise ExportError(f"unknown dataset {options.dataset!r}: use tables, chat or atif")
     config = load_config(lay)
     redactor = build_export_redactor(lay, config)
     if reader is not None:
@@ -70,6 +73,10 @@ class _Export:
         self.progress = progress or (lambda done, total: None)
         gap = options.idle_gap_minutes
         self.idle_gap = float(config.settings.episodes.idle_gap_minutes if gap is None else gap)
+        self.tables = DATASET_TABLES[options.dataset]  # the tables the dataset holds
+        # Each approved session's content hash, by session id, for the rows that name it
+        # (chat, atif): filled by the approval gate.
+        self.approval_hashes: dict[str, str] = {}
 
     # -- the whole export -----------------------------------------------------------------
 
@@ -81,6 +88,8 @@ class _Export:
         )  # fmt: skip
         if not sessions:
             raise ExportError("no recorded session matches; `recorder sessions` lists them")
+        sessions, approvals, skipped = self._gate(sessions)
+        self.approval_hashes = {sid: a.content_hash for sid, a in approvals.items()}
         out = self.options.out
         _check_target(out, self.options.overwrite)
         work_id = self._export_id(sessions)  # names the files until their content is known
@@ -93,10 +102,14 @@ class _Export:
             raise ExportError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
         try:
             outputs = self._export_sessions(staging, work_id, sessions)
+            self._check_approvals(sessions, outputs, approvals)
             export_id = _content_id(work_id, outputs)
-            totals = _merge(outputs, self.redaction)
+            totals = _merge(outputs, self.redaction, self.tables)
             files = self._assemble(staging, export_id, sessions, totals["counts"])
             facts = self._facts(export_id, sessions, outputs, totals, files)
+            facts.approvals = [approvals[s.session_id].as_dict() for s in sessions
+                               if s.session_id in approvals]  # fmt: skip
+            facts.approval_hashes = [a["content_hash"] for a in facts.approvals]
             card_mod.write(staging, facts)
             _move_into_place(staging, out)
         except BaseException:
@@ -105,8 +118,65 @@ class _Export:
         return ExportResult(
             out=out, export_id=export_id, sessions=len(sessions), counts=totals["counts"],
             files=files, redaction=self.redaction.summary.as_dict(), labels=totals["labels"],
-            seconds=time.monotonic() - started,
+            seconds=time.monotonic() - started, skipped=skipped, approvals=facts.approvals,
         )  # fmt: skip
+
+    # -- approvals (recorder.review.approval) ----------------------------------------------
+
+    def _gate(self, sessions: list[SessionInfo]):
+        """The sessions to export (approved ones, unless --include-unapproved), their
+        approvals by id, and the skipped ones with why."""
+        from recorder.review.approval import gate
+
+        include = self.options.include_unapproved
+        decisions = gate(self.reader, [s.session_id for s in sessions], include)
+        approvals = {d.session_id: d.approval for d in decisions if d.approval is not None}
+        skipped = [(d.session_id, d.reason) for d in decisions if d.reason]
+        kept = [s for s, d in zip(sessions, decisions, strict=True) if not d.reason]
+        if not kept:
+            named = ", ".join(f"{sid} ({why})" for sid, why in skipped)
+            raise ExportError(
+                f"no approved session to export: {named}; approve with `recorder approve` "
+                "(or `recorder review`), or pass --include-unapproved"
+            )
+        return kept, approvals, skipped
+
+    def _check_approvals(self, sessions, outputs, approvals) -> None:
+        """Fail closed: each approved session's rows, as this export wrote them, must be the
+        rows approved (with other episode settings than config.toml's, the hash is
+        recomputed with those). Otherwise nothing is written."""
+        from recorder.review.approval import session_hash
+
+        default = self._settings_are_default()
+        for s, out in zip(sessions, outputs, strict=True):
+            approval = approvals.get(s.session_id)
+            if approval is None:
+                continue
+            digest = (
+                out.content_hash if default else session_hash(self.lay, self.reader, s.session_id)
+            )
+            if digest == approval.content_hash:
+                continue
+            if self.options.include_unapproved:
+                del approvals[s.session_id]  # exported, but not as approved
+                continue
+            changed = approval.ruleset_version != self.redaction.summary.ruleset_version
+            why = (
+                f"the rule set changed since its approval ({approval.ruleset_version} -> "
+                f"{self.redaction.summary.ruleset_version}) and with it the rows"
+                if changed
+                else "its rows are not the rows approved (the log or the approval was changed)"
+            )
+            raise ExportError(
+                f"session {s.session_id}: {why}; nothing exported. Review it again "
+                "(`recorder review`, `recorder approve`)"
+            )
+
+    def _settings_are_default(self) -> bool:
+        from exporters.episodes import DEFAULT_MAX_STEPS
+
+        configured = float(self.config.settings.episodes.idle_gap_minutes)
+        return self.idle_gap == configured and self.options.max_steps == DEFAULT_MAX_STEPS
 
     def _jobs(self, staging: Path, export_id: str, sessions: list[SessionInfo]):
         return [
@@ -122,6 +192,10 @@ class _Export:
                 page_rows=self.options.page_rows,
                 output_cap=self.config.output_cap,
                 output_chars=self.config.settings.export.output_chars,
+                dataset=self.options.dataset,
+                chat=self.options.chat,
+                approval_hash=self.approval_hashes.get(s.session_id),
+                task_kinds=tuple(self.options.task_kinds),
             )
             for i, s in enumerate(sessions)
         ]
@@ -155,7 +229,7 @@ class _Export:
         order; write an empty file for a table without rows. Returns files and bytes."""
         work = staging / ".work"
         numbers: dict[Path, int] = {}
-        files: dict[str, dict[str, int]] = {n: {"files": 0, "bytes": 0} for n in EXPORT_TABLES}
+        files: dict[str, dict[str, int]] = {n: {"files": 0, "bytes": 0} for n in self.tables}
         for session_dir in sorted(work.iterdir()) if work.exists() else []:
             for path in sorted(session_dir.rglob("part-*")):
                 relative = path.relative_to(session_dir)
@@ -168,7 +242,7 @@ class _Export:
                 files[table]["files"] += 1
                 files[table]["bytes"] += target.stat().st_size
         shutil.rmtree(work, ignore_errors=True)
-        empty = [name for name in EXPORT_TABLES if not counts[name]]
+        empty = [name for name in self.tables if not counts[name]]
         if empty:
             self._write_empty(staging, export_id, sessions, empty, files)
         return files
@@ -206,6 +280,8 @@ class _Export:
             redaction=self.redaction.summary.as_dict(),
             labels=totals["labels"],
             settings=self._settings(),
+            tables=self.tables,
+            task_kinds=card_mod.kind_counts(totals["labels"], totals["fix_times"]),
         )
 
     def _session_row(self, s: SessionInfo, out: SessionOutput) -> dict:
@@ -222,15 +298,22 @@ class _Export:
         }
 
     def _settings(self) -> dict:
+        chat = {} if self.options.dataset == "tables" else {"chat": self._chat_settings()}
         return {
+            **chat,
             "idle_gap_minutes": self.idle_gap,
             "max_steps_per_episode": self.options.max_steps,
             "output_cap_chars": self.config.output_cap,
             "terminal_chars": TERMINAL_CHARS,
             "output_chars": self.config.settings.export.output_chars,
             "attribution_slack_ms": SLACK_US // 1000,
+            "attribution_ctime_slack_ms": CTIME_SLACK_US // 1000,
             "attribution_foreground_ms": FOREGROUND_US // 1000,
+            **({"task_kinds": list(self.options.task_kinds)} if self.options.task_kinds else {}),
         }
+
+    def _chat_settings(self) -> dict:
+        return {"dataset": self.options.dataset, **dataclasses.asdict(self.options.chat)}
 
     def _export_id(self, sessions: list[SessionInfo]) -> str:
         """A digest of how the export is made and of what it reads (its work id)."""
@@ -242,7 +325,7 @@ class _Export:
             "file_format": self.options.file_format,
             "ruleset": self.redaction.summary.ruleset_version,
             "settings": self._settings(),
-            "schemas": [export_spec(name) for name in EXPORT_TABLES],
+            "schemas": [export_spec(name) for name in self.tables],
             "sessions": [[s.session_id, s.events, s.max_seq, _iso(s.ended_at)] for s in sessions],
         }
         text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
@@ -256,10 +339,11 @@ def _content_id(work_id: str, outputs: list[SessionOutput]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _merge(outputs: list[SessionOutput], redaction: ExportRedaction) -> dict:
+def _merge(outputs: list[SessionOutput], redaction: ExportRedaction, tables=EXPORT_TABLES) -> dict:
     counts: Counter = Counter()
     kinds: Counter = Counter()
     labels: Counter = Counter()
+    fix_times: dict[str, list[float]] = {}
     summary = redaction.summary
     for out in outputs:
         counts.update(out.counts)
@@ -269,12 +353,15 @@ def _merge(outputs: list[SessionOutput], redaction: ExportRedaction) -> dict:
         summary.findings_by_category.update(out.findings_by_category)
         summary.rows_with_findings += out.rows_with_findings
         summary.values_scanned += out.values_scanned
+        for kind, times in out.fix_times.items():
+            fix_times.setdefault(kind, []).extend(times)
     lows = [o.time_min for o in outputs if o.time_min is not None]
     highs = [o.time_max for o in outputs if o.time_max is not None]
     return {
-        "counts": {name: counts[name] for name in EXPORT_TABLES},
+        "counts": {name: counts[name] for name in dict.fromkeys([*EXPORT_TABLES, *tables])},
         "kinds": kinds,
         "labels": dict(labels),
+        "fix_times": fix_times,
         "time_min": min(lows) if lows else None,
         "time_max": max(highs) if highs else None,
     }

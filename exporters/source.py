@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from recorder.errors import ExportError
+from recorder.dates import parse_date
+from recorder.errors import ExportError, UsageError
 from recorder.eventlog import LogReader
 
 
@@ -34,16 +35,11 @@ SessionFilter = Callable[[list[SessionInfo]], list[SessionInfo]]
 
 
 def parse_since(text: str) -> dt.datetime:
-    """``YYYY-MM-DD`` or an ISO date-time; naive values are local time. Returns naive UTC."""
+    """``--since``: ``YYYY-MM-DD`` or an ISO date-time (local time if naive), as naive UTC."""
     try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ExportError(
-            f"--since {text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
-        ) from None
-    if value.tzinfo is None:
-        value = value.astimezone()  # interpret as this machine's local time
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return parse_date(text, "--since")
+    except UsageError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def select_sessions(

@@ -51,6 +51,11 @@ class Step:
     lines_added: int | None
     lines_removed: int | None
     extra_refs: list[int] | None = None  # EventRows positions of the file events it owns
+    # What it teaches (exporters.taskkinds, exporters.metrics):
+    kind: str = "other"  # its step kind
+    line: str | None = None  # a launch's command line; "" for other commands; None for files
+    metrics: list | None = None  # exporters.metrics.Metric, printed in its output
+    alarms: list[str] | None = None
     # Set by the episode splitter:
     prev: tuple | None = None  # the previous step's outcome as known at this step's time
     gap_ms: int | None = None
@@ -67,7 +72,8 @@ CLOSED_FIELDS = (
 
 # Event columns the steps table copies from EventRows (step_output: the output as a step
 # holds it, made by exporters.steps).
-COPIED_COLUMNS = ("event_id", "command", "path", "old_path", "diff", "step_output", "shell_id")
+COPIED_COLUMNS = ("event_id", "command", "path", "old_path", "diff", "step_output", "shell_id",
+                  "shell")  # fmt: skip
 
 
 def attribute(step: Step, ref: int, added: int, removed: int, path: str | None) -> None:
@@ -128,6 +134,9 @@ class StepBuffer:
         # Transcripts in the order they appeared on the screen, from position transcripts_base.
         self.transcripts: list[str] = []
         self.transcripts_base = 0
+        # The researcher's notes (``recorder note``, redacted) made since the step before, by
+        # the position of the step they precede (only the steps that have some).
+        self.notes: dict[int, list[str]] = {}
 
     def close(self, n: int, episode_id: str, task: str | None, terminal: bool, labels) -> None:
         """The last ``n`` steps are an episode that just closed (``terminal``: it ended rather
@@ -162,6 +171,8 @@ class StepBuffer:
         for values in self.closed.values():
             del values[:count]
         self.base = before
+        if self.notes:
+            self.notes = {k: v for k, v in self.notes.items() if k >= before}
         self.rows.release(self.records[0].ref if self.records else self.rows.size)
         del self.transcripts[: screen_from - self.transcripts_base]
         self.transcripts_base = screen_from
@@ -193,6 +204,10 @@ def _columns(steps: list[Step]) -> dict[str, list]:
         "lines_added": [s.lines_added for s in steps],
         "lines_removed": [s.lines_removed for s in steps],
         "extra_refs": [s.extra_refs for s in steps],
+        "kind": [s.kind for s in steps],
+        "line": [s.line for s in steps],
+        "metrics": [s.metrics for s in steps],
+        "alarms": [s.alarms for s in steps],
         "prev": [s.prev for s in steps],
         "gap_ms": [s.gap_ms for s in steps],
         "pause_class": [s.pause_class for s in steps],

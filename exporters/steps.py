@@ -16,13 +16,16 @@ was taken. docs/dataset.md describes every field.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 
 from exporters.attribution import SLACK_US, Change, Running, owner
 from exporters.commands import command_key, is_editor, is_recorder_key, is_test_or_build
 from exporters.labels import failed_label, is_interrupted, traceback_rows
+from exporters.metrics import exit_alarms, ordered_alarms, page_signals
 from exporters.stepbuffer import Step, StepBuffer, attribute
+from exporters.taskkinds import command_kind, file_kind
 from exporters.textcut import clean_tail, head_and_tail
 
 TERMINAL_CHARS = 2000  # observation.terminal: this many characters of recent transcripts,
@@ -33,6 +36,18 @@ FILE_ACTIONS = {"save": "edit", "modify": "edit", "create": "create", "delete": 
                 "rename": "rename", "burst": "burst"}  # fmt: skip
 
 NO_GIT = (None, None)  # (head, branch) of a repository not seen yet
+
+
+def changed_us(extra: str | None) -> int | None:
+    """The ctime (microseconds) a file event's ``extra.stat`` holds: when the file was
+    written, by the kernel's clock. None for a deletion, or an event without one."""
+    if not extra or '"stat"' not in extra:
+        return None
+    try:
+        stat = json.loads(extra)["stat"]
+        return int(stat[2]) // 1000
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
 
 
 def _new_step() -> Step:
@@ -74,9 +89,12 @@ class StepBuilder:
         self.repo_of_path: dict[str, str | None] = {}
         self.heads: dict[str | None, tuple[str | None, str | None]] = {}
         self.events = 0
+        self.notes: list[str] = []  # the researcher's notes since the last step
         self._kept: list[int] = []  # rows of the current page to keep in steps.rows
         self._kept_base = 0  # the position there of the first of them
         self._tracebacks: set[int] = set()  # rows of the current page with a traceback
+        self._metrics: dict = {}  # row of the current page -> the metrics its output printed
+        self._alarms: dict = {}  # row -> the alarms its output raised
 
     # -- input --------------------------------------------------------------------------
 
@@ -90,7 +108,9 @@ class StepBuilder:
             if name in ("ts_start", "ts_end"):  # integer microseconds
                 column = column.cast(pa.timestamp("us")).cast(pa.int64())
             columns.append(column.to_pylist())
+        self._extras = page.column("extra")
         self._tracebacks = traceback_rows(columns[OUTPUT])
+        self._metrics, self._alarms = page_signals(columns[OUTPUT])
         self._kept, self._kept_base = [], self.steps.rows.size
         command, file, user = self._command, self._file, self._user
         for i, row in enumerate(zip(*columns, strict=True)):
@@ -118,6 +138,16 @@ class StepBuilder:
             self.splitter.task_mark(row[TEXT])
         elif row[TYPE] == "pause":
             self.splitter.pause_mark()
+        elif row[TYPE] == "note" and row[TEXT]:
+            self.notes.append(row[TEXT])
+
+    def _add(self, step: Step) -> None:
+        """Hand ``step`` to the splitter, with the notes made since the step before."""
+        self.splitter.add(step)
+        if self.notes:
+            steps = self.steps
+            steps.notes[steps.base + len(steps.records) - 1] = self.notes
+            self.notes = []
 
     # -- commands ---------------------------------------------------------------------
 
@@ -129,7 +159,7 @@ class StepBuilder:
         if row[HEAD] or row[BRANCH]:
             self._learn_head(repo, row[HEAD], row[BRANCH])
         command, output, exit_code, ended = row[COMMAND], row[OUTPUT], row[EXIT], row[TS_END]
-        key, test_or_build, editor, own = _command_facts(command)
+        key, test_or_build, editor, own, kind = _command_facts(command)
         end = ts if ended is None else ended
         transcript = (end, self.order, self._transcript(command, output))
         self.order += 1
@@ -151,8 +181,14 @@ class StepBuilder:
         step.failed = failed_label(exit_code, i in self._tracebacks, pipestatus=pipestatus)
         step.interrupted = is_interrupted(exit_code, pipestatus)
         step.duration_ms, step.lines_added, step.lines_removed = row[DURATION], 0, 0
+        step.kind, step.line = kind, command if kind == "launch" else ""
+        step.metrics = self._metrics.get(i)
+        raised = self._alarms.get(i)
+        if exit_code == 137 or pipestatus:
+            raised = (raised or set()) | exit_alarms(exit_code, pipestatus)
+        step.alarms = ordered_alarms(raised) if raised else None
         step.extra_refs = step.prev = step.gap_ms = step.pause_class = None
-        self.splitter.add(step)
+        self._add(step)
         self.pending_output.append(transcript)
         self._track(step, ended, editor, command)
 
@@ -187,8 +223,9 @@ class StepBuilder:
         step.files_before, step.files_after = files_before, (path,) if path else ()
         step.exit_code = step.failed = step.interrupted = step.duration_ms = None
         step.lines_added, step.lines_removed = row[ADDED], row[REMOVED]
+        step.kind, step.line, step.metrics, step.alarms = file_kind(path), None, None, None
         step.extra_refs = step.prev = step.gap_ms = step.pause_class = None
-        self.splitter.add(step)
+        self._add(step)
 
     # -- attribution: which file changes are a command's outcome ------------------------------
     # (The whole rule lives in _track and _attributed; everything else only calls them.)
@@ -203,15 +240,16 @@ class StepBuilder:
     def _attributed(self, row: tuple, i: int, path: str | None) -> bool:
         """If a running command made the file event ``row`` (``attribution.owner``), record
         it as that command's outcome: True. Else it is a step of its own."""
-        ts = row[TS]
-        self.running = [r for r in self.running if r[0].end_us + SLACK_US >= ts]
         change = Change(
-            ts,
+            row[TS],
             row[TYPE],
             os.path.join(row[REPO], path) if row[REPO] and path else path,
             row[ADDED] is not None,
             bool(row[REMOVED]),
+            changed_us(self._extras[i].as_py()),
         )
+        at = change.at_us
+        self.running = [r for r in self.running if r[0].end_us + SLACK_US >= at]
         found = owner(change, [r[0] for r in self.running])
         if found is None:
             return False
@@ -294,9 +332,10 @@ class StepBuilder:
 @lru_cache(maxsize=65536)
 def _command_facts(command: str | None) -> tuple:
     """A command's key, whether it is a test or build run, whether it is a terminal editor
-    (whose file changes are the researcher's edits) and whether it is the recorder's own."""
+    (whose file changes are the researcher's edits), whether it is the recorder's own, and
+    its step kind (exporters.taskkinds)."""
     key = command_key(command)
-    return key, is_test_or_build(key), is_editor(key), is_recorder_key(key)
+    return key, is_test_or_build(key), is_editor(key), is_recorder_key(key), command_kind(command)
 
 
 def step_outputs(outputs, texts: list, limit: int):

@@ -95,8 +95,22 @@ def steps_table(steps: StepBuffer, stop: int, researcher: str, distinct: dict | 
         "time_to_recovery_ms": c["time_to_recovery_ms"],
         "in_edit_run_fix_loop": c["in_loop"],
         "pause_class": c["pause_class"],
+        "step_kind": c["kind"],
+        "metrics": _metrics(pa, schema.field("metrics").type, c["metrics"]),
+        "alarms": [a or [] for a in c["alarms"]],
     }
     return _table(pa, schema, columns)
+
+
+def _metrics(pa, metrics_t, per_step: list):
+    """steps.metrics: each step's metrics (exporters.metrics.Metric), [] without any."""
+    sizes = [len(m) if m else 0 for m in per_step]
+    flat = [m for ms in per_step if ms for m in ms]
+    fields = list(metrics_t.value_type)
+    children = [pa.array([getattr(m, f.name) for m in flat], f.type) for f in fields]
+    entries = pa.StructArray.from_arrays(children, fields=fields)
+    offsets = pa.array([0, *accumulate(sizes)], pa.int32())
+    return pa.ListArray.from_arrays(offsets, entries, type=metrics_t)
 
 
 def _observation(pa, schema, c: dict, steps: StepBuffer, texts: dict, distinct: dict | None):
@@ -192,7 +206,7 @@ def episode_row(e, steps: StepBuffer) -> dict:
         "session_id": e.session_id,
         "episode_index": e.index,
         "task": e.task,
-        "task_source": "mark" if e.marked and e.task else None,
+        "task_source": "review" if e.reviewed else ("mark" if e.marked and e.task else None),
         "repository": e.repo,
         "start_commit": e.start_commit,
         "end_commit": e.end_commit or e.start_commit,
@@ -211,6 +225,20 @@ def episode_row(e, steps: StepBuffer) -> dict:
         "num_retries": labels.retries,
         "num_loop_steps": labels.loop_steps,
         "num_test_runs": labels.test_runs,
+        **_kind_columns(e.kinds),
+    }
+
+
+def _kind_columns(kinds) -> dict:
+    """An episode's task kinds and outcome signals (exporters.taskkinds.EpisodeKinds)."""
+    return {
+        "task_kinds": kinds.kinds,
+        "task_kind_evidence": [{"kind": k, "steps": kinds.evidence[k]} for k in kinds.kinds],
+        "time_to_fix_s": kinds.time_to_fix_s,
+        "launches_until_success": kinds.launches_until_success,
+        "metric_deltas": [
+            {"name": n, "first": a, "last": b, "delta": d} for n, a, b, d in kinds.metric_deltas
+        ],
     }
 
 
@@ -305,3 +333,98 @@ def _table(pa, schema, columns: dict):
             value = pa.array(value, f.type)
         arrays.append(value)
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def conversations_table(conversations: Sequence, researcher: str, approval_hash: str | None):
+    """The conversations table of :class:`exporters.chat.Conversation` objects, built column
+    by column (a list of dicts per message would take several times longer)."""
+    import pyarrow as pa
+
+    from exporters.chat import TOOLS_JSON
+
+    schema = export_schema("conversations")
+    message_t = schema.field("messages").type.value_type
+    call_t = message_t.field("tool_calls").type
+    function_t = call_t.value_type.field("function").type
+    m: dict[str, list] = {name: [] for name in ("role", "content", "tool_call_id", "name",
+                                                "mask", "ts")}  # fmt: skip
+    call_offsets, call_missing, call_ids, call_names, call_args = [0], [], [], [], []
+    message_offsets = [0]
+    for conv in conversations:
+        for msg in conv.messages:
+            m["role"].append(msg.role)
+            m["content"].append(msg.content)
+            m["tool_call_id"].append(msg.tool_call_id)
+            m["name"].append(msg.name)
+            m["mask"].append(msg.role == "assistant")
+            m["ts"].append(msg.ts)
+            if msg.call is None:
+                call_missing.append(True)
+            else:
+                call_missing.append(False)
+                call_ids.append(msg.call[0])
+                call_names.append(msg.call[1])
+                call_args.append(msg.call[2])
+            call_offsets.append(len(call_ids))
+        message_offsets.append(len(m["role"]))
+    n_calls = len(call_ids)
+    function = pa.StructArray.from_arrays(
+        [pa.array(call_names, pa.string()), pa.array(call_args, pa.string())],
+        fields=list(function_t),
+    )
+    calls = pa.StructArray.from_arrays(
+        [pa.array(call_ids, pa.string()), pa.array(["function"] * n_calls, pa.string()), function],
+        fields=list(call_t.value_type),
+    )
+    tool_calls = pa.ListArray.from_arrays(
+        pa.array(call_offsets, pa.int32()), calls, type=call_t, mask=pa.array(call_missing)
+    )
+    children = {
+        **{name: pa.array(values, message_t.field(name).type) for name, values in m.items()
+           if name != "ts"},
+        "ts": pa.array(m["ts"], pa.int64()).cast(message_t.field("ts").type),
+        "tool_calls": tool_calls,
+    }  # fmt: skip
+    messages = pa.StructArray.from_arrays(
+        [children[f.name] for f in message_t], fields=list(message_t)
+    )
+    n = len(conversations)
+    firsts = pa.array([c.messages[0].ts for c in conversations], pa.int64())
+    columns = {
+        "researcher": [researcher] * n,
+        "date": _utc_dates(pa, firsts.cast(pa.timestamp("us"))),
+        "episode_id": [c.facts.episode_id for c in conversations],
+        "session_id": [c.facts.session_id for c in conversations],
+        "task": [c.facts.task for c in conversations],
+        "success": [c.facts.success for c in conversations],
+        "labels": [c.facts.labels for c in conversations],
+        "task_kinds": [list(c.facts.task_kinds) for c in conversations],
+        "alarms": [list(c.facts.alarms) for c in conversations],
+        "metric_deltas": [list(c.facts.metric_deltas) for c in conversations],
+        "approval_hash": [approval_hash] * n,
+        "num_calls": [c.num_calls for c in conversations],
+        "tools": [TOOLS_JSON] * n,
+        "messages": pa.ListArray.from_arrays(
+            pa.array(message_offsets, pa.int32()), messages, type=schema.field("messages").type
+        ),
+    }
+    return _table(pa, schema, columns)
+
+
+def trajectories_table(conversations: Sequence, researcher: str, approval_hash: str | None,
+                       recorder_version: str):  # fmt: skip
+    """The trajectories table: each conversation's ATIF document (exporters.atif), as text."""
+    import pyarrow as pa
+
+    from exporters import atif
+
+    firsts = pa.array([c.messages[0].ts for c in conversations], pa.int64())
+    columns = {
+        "researcher": [researcher] * len(conversations),
+        "date": _utc_dates(pa, firsts.cast(pa.timestamp("us"))),
+        "episode_id": [c.facts.episode_id for c in conversations],
+        "trajectory": [
+            atif.dumps(atif.trajectory(c, recorder_version, approval_hash)) for c in conversations
+        ],
+    }
+    return _table(pa, export_schema("trajectories"), columns)

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 
 from recorder.errors import ExportError
+from recorder.nopandas import keep_pandas_out
 
 _HEADER = struct.Struct(">Q")
 
@@ -120,21 +121,9 @@ def _stop(proc) -> None:
         proc.wait()
 
 
-class _NoPandas:
-    """An import finder that fails ``import pandas``. An export uses no pandas, but pyarrow
-    imports it (half a second of a worker's start) to ask whether each list it converts is
-    a pandas object; when the import fails, it knows that none is."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name.partition(".")[0] == "pandas":
-            raise ImportError("export workers do not use pandas")
-        return None
-
-
 def main() -> int:
     """The worker's loop: a job in, progress and one answer out, until stdin closes."""
-    sys.meta_path.insert(0, _NoPandas)
+    keep_pandas_out()  # half a second of each worker's start (see recorder.nopandas)
     from exporters.session import run_job
 
     stdin = sys.stdin.buffer

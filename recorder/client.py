@@ -16,12 +16,15 @@ from typing import Any
 
 from recorder import protocol
 from recorder.errors import DaemonError, DaemonUnavailable, RequestRefused
-from recorder.paths import Layout
+from recorder.paths import Layout, open_private
 from recorder.spool import producer_alive
 from recorder.store import WriterLock
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 120.0
+# A daemon holds the log a moment before its socket opens (it builds its redactor first):
+# a command that meets it then waits this long for it to answer.
+ANSWER_WAIT_S = START_TIMEOUT_S
 
 
 def call(lay: Layout, op: str, timeout: float = 60.0, **fields: Any) -> dict[str, Any]:
@@ -30,8 +33,23 @@ def call(lay: Layout, op: str, timeout: float = 60.0, **fields: Any) -> dict[str
         sock.sendall(protocol.encode({"op": op, **fields}))
         reply = protocol.decode(_read_line(sock))
     if not reply.get("ok"):
-        raise RequestRefused(f"daemon: {reply.get('error', 'unknown error')}")
+        raise _refusal(reply)
     return reply
+
+
+def _refusal(reply: dict[str, Any]) -> Exception:
+    """The error the daemon answered: the same RecorderError class when it names one."""
+    from recorder import errors
+
+    message = str(reply.get("error", "unknown error"))
+    kind = getattr(errors, str(reply.get("kind")), None)
+    usable = isinstance(kind, type) and issubclass(kind, errors.RecorderError)
+    if usable and not issubclass(kind, errors.DaemonError):
+        try:
+            return kind(message)
+        except TypeError:  # an error class with its own arguments (LeakFound)
+            pass
+    return RequestRefused(f"daemon: {message}")
 
 
 def read(lay: Layout, name: str, args: dict[str, Any]):
@@ -53,20 +71,36 @@ def read(lay: Layout, name: str, args: dict[str, Any]):
 
 @contextmanager
 def _connect(lay: Layout, timeout: float) -> Iterator[socket.socket]:
-    path = lay.socket
-    if not path.exists():
-        raise DaemonUnavailable("the recorder daemon is not running")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(str(path))
-    except (ConnectionRefusedError, FileNotFoundError) as exc:
-        sock.close()
-        raise DaemonUnavailable("the recorder daemon is not running") from exc
+    """A connection to the daemon's socket. While a daemon lives but does not answer yet
+    (it is starting), wait for it; DaemonUnavailable once none lives."""
+    deadline = time.monotonic() + ANSWER_WAIT_S
+    while True:
+        sock = _try_connect(lay, timeout)
+        if sock is not None:
+            break
+        pid = daemon_pid(lay)
+        if pid is None:
+            raise DaemonUnavailable("the recorder daemon is not running")
+        if time.monotonic() > deadline:
+            raise DaemonUnavailable(
+                f"the recorder daemon (pid {pid}) does not answer; see {lay.daemon_log}"
+            )
+        time.sleep(0.02)
     try:
         yield sock
     finally:
         sock.close()
+
+
+def _try_connect(lay: Layout, timeout: float) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(lay.socket))
+    except (ConnectionRefusedError, FileNotFoundError):
+        sock.close()
+        return None
+    return sock
 
 
 def _read_line(sock: socket.socket) -> bytes:
@@ -107,13 +141,15 @@ def ping(lay: Layout) -> bool:
 
 
 def spawn_daemon(lay: Layout, foreground: bool = False) -> int:
-    """Start the daemon (detached unless ``foreground``) and wait until it answers."""
+    """Start the daemon (detached unless ``foreground``) and wait until it answers and its
+    collectors run (the tmux panes known already are piped: the next command's output is
+    caught)."""
     command = [sys.executable, "-m", "recorder.daemon"]
     env = {**os.environ, "RECORDER_HOME": str(lay.home)}
     if foreground:
         command.append("--foreground")
         return subprocess.call(command, env=env)
-    with open(lay.daemon_log, "ab") as logfile:
+    with os.fdopen(open_private(lay.daemon_log), "ab") as logfile:
         proc = subprocess.Popen(
             command,
             env=env,
@@ -127,21 +163,30 @@ def spawn_daemon(lay: Layout, foreground: bool = False) -> int:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise DaemonError(f"the daemon exited at start: {_last_log_line(lay)}")
-        if ping(lay):
+        if ping(lay) and _collectors_ready(lay):
             return proc.pid
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise DaemonError(
         f"the daemon did not answer within {START_TIMEOUT_S:.0f} s; see {lay.daemon_log}"
     )
 
 
-def stop_daemon(lay: Layout) -> dict[str, Any] | None:
-    """Ask the daemon to drain the spool and exit; wait for it. None if none ran."""
+def _collectors_ready(lay: Layout) -> bool:
+    try:
+        return bool(call(lay, "status", timeout=10.0).get("collectors_ready"))
+    except DaemonError:
+        return False
+
+
+def stop_daemon(lay: Layout, session_id: str | None = None) -> dict[str, Any] | None:
+    """Ask the daemon to drain the spool and exit; wait for it. None if none ran. With
+    ``session_id``, the reply's ``session_events`` is that session's event count."""
     pid = daemon_pid(lay)
     if pid is None:
         return None
+    fields = {} if session_id is None else {"session": session_id}
     try:
-        reply = call(lay, "stop", timeout=STOP_TIMEOUT_S)
+        reply = call(lay, "stop", timeout=STOP_TIMEOUT_S, **fields)
     except DaemonUnavailable:
         reply = {}
     # The writer lock is released when the daemon's process ends (even while it is a zombie

@@ -17,7 +17,7 @@ from typing import Any
 
 from recorder.errors import ConfigError
 from recorder.ids import researcher_id
-from recorder.paths import Layout
+from recorder.paths import Layout, open_private
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class RecordSettings:
     debounce_ms: int = 100
     # More changed files than this at once are recorded as one burst summary event.
     burst_files: int = 50
+    # Sessions that ended more than this many days ago are deleted (0: keep everything).
+    retention_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def _write_toml(path: Path, data: dict[str, Any], replace: bool) -> None:
         data
     )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     if replace:
@@ -229,6 +231,9 @@ def _apply_env(config: Config) -> None:
                 config.override(dotted, _checked(dotted, value, name), f"env {name}")
 
 
+_REG_EXTENDED, _REG_NOSUB = 1, 8  # glibc's regcomp flags
+
+
 def _checked(dotted: str, value: Any, where: str) -> Any:
     section, key = dotted.split(".", 1)
     default = DEFAULTS[section][key]
@@ -244,4 +249,26 @@ def _checked(dotted: str, value: Any, where: str) -> Any:
         return number
     if isinstance(default, list) and not isinstance(value, list):
         raise ConfigError(f"{where}: {dotted} must be a list")
+    if dotted == "record.exclude_commands":
+        for pattern in value:
+            _check_extended_regex(pattern, dotted, where)
     return value
+
+
+def _check_extended_regex(pattern: Any, dotted: str, where: str) -> None:
+    """ConfigError unless ``pattern`` is a POSIX extended regular expression, compiled by
+    the C library's ``regcomp``, as the hooks' ``[[ =~ ]]`` will: a pattern the shell cannot
+    compile matches nothing there, so the command it should exclude would be recorded."""
+    import ctypes
+    import ctypes.util
+
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(f"{where}: {dotted} holds {pattern!r}, not a regular expression")
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    compiled = ctypes.create_string_buffer(256)  # regex_t is 64 bytes in glibc
+    failed = libc.regcomp(compiled, pattern.encode(), _REG_EXTENDED | _REG_NOSUB)
+    if failed:
+        raise ConfigError(
+            f"{where}: {dotted}: {pattern!r} is not a valid extended regular expression"
+        )
+    libc.regfree(compiled)

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from recorder.collectors.walk import walk_tree
 from recorder.config import load_config
 from recorder.paths import Layout
 
@@ -79,7 +80,7 @@ def check_inotify(roots: list[Path]) -> Check:
 
 def _count_dirs(root: Path, cap: int = 1_000_000) -> int:
     count = 0
-    for _dirpath, dirnames, _files in os.walk(root):
+    for _dirpath, dirnames, _files in walk_tree(str(root)):
         dirnames[:] = [d for d in dirnames if d not in {".git", "node_modules", ".venv", "venv"}]
         count += 1
         if count >= cap:

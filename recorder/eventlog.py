@@ -29,7 +29,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from recorder.errors import DaemonUnavailable, RequestRefused, UnknownSession, UsageError
+from recorder.errors import (
+    DaemonUnavailable,
+    RecorderError,
+    RequestRefused,
+    UnknownSession,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -67,6 +73,38 @@ class ReadOp:
     optional: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Search:
+    """What ``recorder search`` looks for; every field left at None matches everything."""
+
+    text: str | None = None  # in commands, paths and task text (any case)
+    in_output: bool = False  # in the commands' outputs too
+    failed: bool = False  # commands that exited non-zero
+    exit_code: int | None = None
+    source: str | None = None  # shell, file, user, input, recorder
+    repo: str | None = None
+    cwd: str | None = None  # this directory or one below it
+    session_id: str | None = None
+    since: dt.datetime | None = None  # naive UTC, included
+    until: dt.datetime | None = None  # naive UTC, excluded
+    limit: int = 50
+
+    def args(self) -> dict[str, Any]:
+        return {
+            "text": self.text or None,
+            "in_output": int(self.in_output),
+            "failed": int(self.failed),
+            "exit_code": self.exit_code,
+            "source": self.source,
+            "repo": self.repo,
+            "cwd": self.cwd,
+            "session_id": self.session_id,
+            "since_t": epoch_us(self.since) if self.since else None,
+            "until_t": epoch_us(self.until) if self.until else None,
+            "limit": self.limit,
+        }
+
+
 def _sessions_sql(_args):
     return (
         """
@@ -89,6 +127,21 @@ def _sessions_sql(_args):
         """,
         [],
     )
+
+
+def _exported_sessions_sql(_args):
+    # Exported as approved: the hash an export wrote is the session's latest approval's.
+    return (
+        """SELECT DISTINCT x.session_id FROM exports x
+           JOIN (SELECT session_id, arg_max(content_hash, approved_at) AS content_hash
+                 FROM approvals GROUP BY 1) a USING (session_id, content_hash)
+           ORDER BY 1""",
+        [],
+    )
+
+
+def _oldest_session_sql(_args):
+    return "SELECT min(started_at) AS started_at FROM sessions", []
 
 
 def _page_bounds_sql(args):
@@ -115,13 +168,60 @@ def _events_sql(args):
 
 
 def _timeline_sql(args):
-    sql = (
-        f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM events WHERE session_id = ?"
-        " ORDER BY ts_start, seq"
-    )
+    where, params = _filters({**args, "session_id": args["session_id"]})
+    sql = f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM events WHERE {where} ORDER BY ts_start, seq"
     if args.get("limit") is not None:
         sql += f" LIMIT {int(args['limit'])}"
-    return sql, [args["session_id"]]
+    return sql, params
+
+
+def _search_sql(args):
+    where, params = _filters(args)
+    columns = ", ".join(("session_id", "repo", *TIMELINE_COLUMNS))
+    sql = f"SELECT {columns} FROM events WHERE {where} ORDER BY ts_start DESC, seq DESC LIMIT ?"
+    return sql, [*params, int(args["limit"])]
+
+
+# The text a search looks in; `in_output` adds the commands' outputs.
+SEARCHED_COLUMNS = ("command", "path", "old_path", "text")
+
+
+def _filters(args) -> tuple[str, list[Any]]:
+    """The WHERE clause of a search or a filtered timeline: every value is a parameter."""
+    where, params = ["TRUE"], []
+    if args.get("text"):
+        columns = [*SEARCHED_COLUMNS, *(["output"] if args.get("in_output") else [])]
+        where.append("(" + " OR ".join(f"contains(lower({c}), ?)" for c in columns) + ")")
+        params += [args["text"].lower()] * len(columns)
+    if args.get("failed"):
+        where.append("exit_code <> 0")
+    for column in ("exit_code", "source", "repo", "session_id"):
+        if args.get(column) is not None:
+            where.append(f"{column} = ?")
+            params.append(args[column])
+    if args.get("cwd"):
+        where.append("(cwd = ? OR starts_with(cwd, ?))")
+        params += [args["cwd"], args["cwd"].rstrip("/") + "/"]
+    if args.get("since_t") is not None:
+        where.append(f"ts_start >= {_TS}")
+        params.append(args["since_t"])
+    if args.get("until_t") is not None:
+        where.append(f"ts_start < {_TS}")
+        params.append(args["until_t"])
+    return " AND ".join(where), params
+
+
+def _event_keys_sql(args):
+    return (
+        "SELECT seq, epoch_us(ts_start) AS t FROM events WHERE session_id = ? AND seq <= ?"
+        " ORDER BY ts_start, seq",
+        [args["session_id"], args["max_seq"]],
+    )
+
+
+def _event_window_sql(args):
+    sql, params = _events_sql({k: v for k, v in args.items() if k != "max_seq"})
+    return sql + " AND seq <= ?", [*params, args["max_seq"]]
 
 
 def _event_sql(args):
@@ -179,12 +279,45 @@ def _command_at_sql(args):
     )
 
 
+def _approvals_sql(args):
+    sql = (
+        "SELECT session_id, researcher_id, approved_at, ruleset_version, content_hash"
+        " FROM approvals"
+    )
+    if args.get("session_id") is None:
+        return sql + " ORDER BY approved_at, session_id", []
+    return sql + " WHERE session_id = ? ORDER BY approved_at", [args["session_id"]]
+
+
+def _audit_sql(args):
+    sql = "SELECT done_at AS at, session_id, action, target, rule, rows_affected FROM audit"
+    if args.get("session_id") is None:
+        return sql + " ORDER BY done_at", []
+    return sql + " WHERE session_id = ? ORDER BY done_at", [args["session_id"]]
+
+
+def _task_overrides_sql(args):
+    return (
+        "SELECT episode_index, task FROM task_overrides WHERE session_id = ?"
+        " ORDER BY episode_index",
+        [args["session_id"]],
+    )
+
+
 def _ops(*ops: ReadOp) -> dict[str, ReadOp]:
     return {op.name: op for op in ops}
 
 
+# What `search` takes: every filter of :class:`Search`, all optional but the limit.
+SEARCH_ARGS: dict[str, type] = {
+    "text": str, "in_output": int, "failed": int, "exit_code": int, "source": str,
+    "repo": str, "cwd": str, "session_id": str, "since_t": int, "until_t": int, "limit": int,
+}  # fmt: skip
+
 READ_OPS: dict[str, ReadOp] = _ops(
     ReadOp("sessions", {}, _sessions_sql),
+    ReadOp("oldest_session", {}, _oldest_session_sql),
+    ReadOp("exported_sessions", {}, _exported_sessions_sql),
     ReadOp("event_page_bounds", {"session_id": str, "page_rows": int}, _page_bounds_sql),
     ReadOp(
         "events",
@@ -192,7 +325,20 @@ READ_OPS: dict[str, ReadOp] = _ops(
         _events_sql,
         optional=frozenset({"columns", "after_t", "after_seq", "upto_t", "upto_seq"}),
     ),
-    ReadOp("timeline", {"session_id": str, "limit": int}, _timeline_sql, frozenset({"limit"})),
+    ReadOp(
+        "timeline",
+        dict(session_id=str, limit=int, text=str, failed=int, source=str),
+        _timeline_sql,
+        optional=frozenset({"limit", "text", "failed", "source"}),
+    ),
+    ReadOp("search", SEARCH_ARGS, _search_sql, optional=frozenset(SEARCH_ARGS) - {"limit"}),
+    ReadOp("event_keys", {"session_id": str, "max_seq": int}, _event_keys_sql),
+    ReadOp(
+        "event_window",
+        dict(session_id=str, max_seq=int, after_t=int, after_seq=int, upto_t=int, upto_seq=int),
+        _event_window_sql,
+        optional=frozenset({"after_t", "after_seq", "upto_t", "upto_seq"}),
+    ),
     ReadOp("event", {"event_id": str}, _event_sql),
     ReadOp("event_counts", {"session_id": str}, _event_counts_sql),
     ReadOp("blob", {"hash": str}, _blob_sql),
@@ -200,6 +346,9 @@ READ_OPS: dict[str, ReadOp] = _ops(
     ReadOp("reconcile_manifests", {}, _manifests_sql),
     ReadOp("file_changes_since", {"since_t": int}, _file_changes_sql),
     ReadOp("command_at", {"session_id": str, "t": int}, _command_at_sql),
+    ReadOp("approvals", {"session_id": str}, _approvals_sql, frozenset({"session_id"})),
+    ReadOp("audit", {"session_id": str}, _audit_sql, frozenset({"session_id"})),
+    ReadOp("task_overrides", {"session_id": str}, _task_overrides_sql),
 )
 
 
@@ -258,6 +407,14 @@ class LogReader:
         """Every session, oldest first, with its event counts (total, by source, max seq)."""
         return self._read("sessions", {}).to_pylist()
 
+    def oldest_session_start(self) -> dt.datetime | None:
+        """When the oldest session kept began (naive UTC); None for an empty log."""
+        return self._read("oldest_session", {}).to_pylist()[0]["started_at"]
+
+    def exported_sessions(self) -> set[str]:
+        """The sessions an export wrote as they were last approved."""
+        return {r["session_id"] for r in self._read("exported_sessions", {}).to_pylist()}
+
     def resolve_session(self, ref: str) -> dict[str, Any]:
         """A session by id, unique id prefix, or exact name; ``last`` is the newest."""
         rows = self.sessions()
@@ -277,11 +434,45 @@ class LogReader:
 
     # -- events ---------------------------------------------------------------------
 
-    def timeline(self, session_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        """The session's events in time order, the columns ``recorder show`` prints."""
+    def timeline(
+        self,
+        session_id: str,
+        limit: int | None = None,
+        text: str | None = None,
+        failed: bool = False,
+        source: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The session's events in time order, the columns ``recorder show`` prints; only
+        those holding ``text`` (any case), failed commands, or one source, if asked."""
         if limit is not None and limit < 0:
             raise UsageError(f"--limit must be 0 or more, not {limit}")
-        return self._read("timeline", {"session_id": session_id, "limit": limit}).to_pylist()
+        args = {"session_id": session_id, "limit": limit, "text": text or None,
+                "failed": int(failed), "source": source}  # fmt: skip
+        return self._read("timeline", args).to_pylist()
+
+    def search(self, query: Search) -> list[dict[str, Any]]:
+        """Events of every session that match ``query``, newest first (``recorder search``)."""
+        if query.limit < 0:
+            raise UsageError(f"--limit must be 0 or more, not {query.limit}")
+        return self._read("search", query.args()).to_pylist()
+
+    def event_keys(self, session_id: str, max_seq: int) -> pa.Table:
+        """``(seq, t)`` of the session's events up to ``max_seq``, in time order (``t``:
+        ts_start in microseconds): a snapshot's index, one narrow read."""
+        return self._read("event_keys", {"session_id": session_id, "max_seq": int(max_seq)})
+
+    def event_window(self, session_id: str, max_seq: int, after: tuple[int, int] | None,
+                     upto: tuple[int, int] | None) -> pa.Table:  # fmt: skip
+        """The events (export columns) after the key ``after`` and up to ``upto`` (each a
+        ``(t, seq)`` of :meth:`event_keys`, None for open), none past ``max_seq``, in time
+        order: one page of a snapshot."""
+        args: dict[str, Any] = {"session_id": session_id, "max_seq": int(max_seq)}
+        if after is not None:
+            args.update(after_t=after[0], after_seq=after[1])
+        if upto is not None:
+            args.update(upto_t=upto[0], upto_seq=upto[1])
+        page = self._read("event_window", args)
+        return page.sort_by([("ts_start", "ascending"), ("seq", "ascending")])
 
     def event(self, event_id: str) -> dict[str, Any] | None:
         """One event with every column, or None."""
@@ -330,6 +521,21 @@ class LogReader:
         rows = self._read("command_at", {"session_id": session_id, "t": epoch_us(when)})
         found = rows.to_pylist()
         return found[0] if found else None
+
+    # -- review (recorder.review) ----------------------------------------------------
+
+    def approvals(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Approvals, oldest first (of one session, or all): who, when, rule set, hash."""
+        return self._read("approvals", {"session_id": session_id}).to_pylist()
+
+    def audit(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """The audit of changes made at review, oldest first; it never holds a secret."""
+        return self._read("audit", {"session_id": session_id}).to_pylist()
+
+    def task_overrides(self, session_id: str) -> dict[int, str]:
+        """Episode index -> the task text set at review."""
+        rows = self._read("task_overrides", {"session_id": session_id}).to_pylist()
+        return {row["episode_index"]: row["task"] for row in rows}
 
     # -- file collector state -------------------------------------------------------
 
@@ -422,3 +628,18 @@ def open_log(lay: Layout) -> Iterator[LogReader]:
         yield log
     finally:
         log.close()
+
+
+def sessions_if_any() -> list[dict[str, Any]]:
+    """The sessions of this user's log, newest first, creating nothing; none when there is
+    no log or it cannot be read now (for tab completion, which must never fail out loud)."""
+    from recorder.paths import layout
+
+    try:
+        lay = layout(create=False)
+        if not lay.database.exists():
+            return []
+        with open_log(lay) as log:
+            return log.sessions()[::-1]
+    except (RecorderError, OSError):
+        return []

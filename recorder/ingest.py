@@ -27,13 +27,14 @@ import codecs
 import contextlib
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from recorder import records as R
 from recorder.config import CapsSettings
-from recorder.paths import Layout
+from recorder.paths import Layout, open_private
 from recorder.spool import (
     SpoolFile,
     list_spool,
@@ -355,7 +356,7 @@ def valid_records(batch: Batch, parsed: str, redactor, git=None):
         return good
     from recorder.redact_columns import redact_table
 
-    return redact_table(redactor, good, R.TEXT_FIELDS)
+    return redact_table(redactor, good, R.TEXT_FIELDS, json_columns=R.JSON_FIELDS)
 
 
 def with_git_state(good, git):
@@ -496,7 +497,9 @@ def stage_quarantine(lay: Layout, batch: Batch) -> None:
     first = batch.chunks[0]
     marker = {"file": first.spool.name, "offset": first.new_offset}
     rows = [marker, *map(asdict, batch.quarantine)]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    with os.fdopen(open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w") as fh:
+        fh.write(text)
 
 
 def settle_staged_quarantine(lay: Layout, offsets: dict[str, int]) -> None:
@@ -520,7 +523,7 @@ def append_to_quarantine(lay: Layout, bad: list[BadLine]) -> None:
         log.warning("quarantined a line of %s: %s", item.file, item.reason)
     for file, lines in by_file.items():
         target: Path = lay.quarantine / f"{file}.bad"
-        with target.open("a", encoding="utf-8", errors="surrogateescape") as fh:
+        with os.fdopen(open_private(target), "a", encoding="utf-8", errors="surrogateescape") as fh:
             fh.write("\n".join(lines) + "\n")
 
 

@@ -106,7 +106,62 @@ def m002_activity_columns(con) -> None:
         con.execute(f"ALTER TABLE events ADD COLUMN {column} {sql_type}")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_activity_columns]
+def m003_review(con) -> None:
+    """The review step (``recorder.review``): approvals, the audit of every change made to
+    recorded data, and episodes' task texts set afterwards. No table holds a redacted
+    secret: the audit names a rule or the keyed-hash id of a literal."""
+    con.execute(
+        """
+        CREATE TABLE approvals (
+            session_id VARCHAR NOT NULL,
+            researcher_id VARCHAR,
+            approved_at TIMESTAMP NOT NULL,
+            ruleset_version VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE audit (
+            done_at TIMESTAMP NOT NULL,
+            session_id VARCHAR,
+            action VARCHAR NOT NULL,
+            target VARCHAR,
+            rule VARCHAR,
+            rows_affected BIGINT NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE task_overrides (
+            session_id VARCHAR NOT NULL,
+            episode_index INTEGER NOT NULL,
+            task VARCHAR NOT NULL,
+            set_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (session_id, episode_index)
+        )
+        """
+    )
+
+
+def m004_exports(con) -> None:
+    """Which approved rows left the machine: a session's content hash per export, so that
+    ``recorder prune --exported`` deletes only what was exported as approved."""
+    con.execute(
+        """
+        CREATE TABLE exports (
+            session_id VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            export_id VARCHAR NOT NULL,
+            exported_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_activity_columns, m003_review, m004_exports]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -138,6 +193,17 @@ def migrate(con, upto: int | None = None) -> list[str]:
             raise
         ran.append(name)
     return ran
+
+
+def unknown_migrations(con) -> list[str]:
+    """Migrations recorded in the log that this code does not have (a newer recorder's).
+    Reads only: safe on a read-only connection."""
+    tables = "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_migrations'"
+    if not con.execute(tables).fetchone()[0]:
+        return []
+    known = {m.__name__ for m in MIGRATIONS}
+    names = [row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()]
+    return [name for name in names if name not in known]
 
 
 def schema_version(con) -> int:

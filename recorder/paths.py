@@ -1,13 +1,23 @@
 """Where the recorder keeps its state: one home directory, owner-only.
 
 ``$RECORDER_HOME`` when set, else the platform's user data directory. Every
-directory is created 0700 and every file 0600 (see :func:`private_umask`).
+directory is created 0700 and every file 0600 (see :func:`private_umask`), and
+every file is opened for writing with :func:`open_private`, which never follows
+a symlink planted in its place.
+
+A home directory that already exists must be the user's own and owner-only: the
+recorder refuses one that others can write, or one they can read that it did not
+make (it never changes the mode of a directory it did not create), or one that holds
+files none of which are its own (another tool's directory, ``/tmp``). One of its own
+that has been opened up since (it holds ``state/``) is closed again.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,18 +39,81 @@ def home_dir(create: bool = True) -> Path:
 
         home = user_data_path("recorder", appauthor=False)
     if create:
-        make_private_dir(home)
+        make_home_dir(home)
     return home
 
 
-def make_private_dir(path: Path) -> Path:
+def make_private_dir(path: Path, tighten: bool = True) -> Path:
+    """Create ``path`` 0700, or check the existing one: HomeError if another user owns it
+    or others can write to it; if others can only read it, close it when ``tighten``
+    (a directory the recorder made), else HomeError."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.stat().st_mode & 0o077:
+        try:
+            path.mkdir(mode=0o700, parents=True)
+            return path
+        except FileExistsError:
+            pass
+        st = path.stat()
+        _check_private_dir(path, st, tighten)
+        if st.st_mode & 0o077:
             path.chmod(0o700)
     except OSError as exc:
         raise HomeError(f"cannot use {path}: {exc.strerror or exc}") from exc
     return path
+
+
+# What a home the recorder made may hold: a directory with any of these is its own.
+HOME_NAMES = frozenset({"state", "spool", "logs", "config.toml", "secret.key", "recorder.duckdb"})
+
+
+def make_home_dir(home: Path) -> Path:
+    """The home, created or checked; one the recorder made holds ``state/``. An existing
+    directory that holds files, none of them the recorder's, is refused: it belongs to
+    someone or something else, and the recorder would fill it and tighten its mode."""
+    _check_not_foreign(home)
+    return make_private_dir(home, tighten=(home / "state").is_dir())
+
+
+def _check_not_foreign(home: Path) -> None:
+    try:
+        with os.scandir(home) as entries:
+            names = sorted(entry.name for entry in entries)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return  # made afresh, or refused with its own reason by make_private_dir
+    if names and not HOME_NAMES.intersection(names):
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise HomeError(
+            f"cannot use {home} as the recorder's home: it holds other files ({shown}); "
+            "set RECORDER_HOME to a new or empty directory"
+        )
+
+
+def _check_private_dir(path: Path, st: os.stat_result, tighten: bool) -> None:
+    if not stat.S_ISDIR(st.st_mode):
+        raise HomeError(f"cannot use {path}: not a directory")
+    if st.st_uid != os.getuid():
+        raise HomeError(f"cannot use {path}: it belongs to another user (uid {st.st_uid})")
+    mode = st.st_mode & 0o777
+    if mode & 0o022:
+        raise HomeError(
+            f"cannot use {path}: others can write to it (mode {mode:o}); "
+            f"run `chmod 700 {path}` once you know nobody else changed what it holds"
+        )
+    if mode & 0o077 and not tighten:
+        raise HomeError(
+            f"cannot use {path}: others can read it (mode {mode:o}); run `chmod 700 {path}`"
+        )
+
+
+def open_private(path: Path, flags: int = os.O_WRONLY | os.O_APPEND | os.O_CREAT) -> int:
+    """``os.open`` for writing a file of the home: 0600, close-on-exec, never through a
+    symlink at ``path`` (HomeError names it instead)."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise HomeError(f"refusing to write {path}: it is a symlink") from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -122,7 +195,8 @@ class Layout:
         return short / "daemon.sock"
 
     def ensure(self) -> Layout:
-        for path in (self.home, self.spool, self.quarantine, self.state, self.logs):
+        make_home_dir(self.home)
+        for path in (self.spool, self.quarantine, self.state, self.logs):
             make_private_dir(path)
         return self
 

@@ -11,13 +11,10 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recorder import client
-from recorder.config import Config
-from recorder.errors import DaemonError, DaemonUnavailable, HomeError
-from recorder.eventlog import open_log
-from recorder.ingest import Ingester, quarantine_count
+from recorder.errors import DaemonError, DaemonUnavailable, HomeError, RecorderError
 from recorder.paths import Layout
 from recorder.session import (
     ActiveSession,
@@ -25,8 +22,12 @@ from recorder.session import (
     close_session,
     control_lock,
     open_session,
+    stop_finished,
 )
-from recorder.store import WriterLock, open_writer
+from recorder.store import writing
+
+if TYPE_CHECKING:
+    from recorder.config import Config
 
 
 @dataclass
@@ -44,6 +45,7 @@ def start(
     With ``foreground`` the daemon runs in this process's terminal until it stops.
     """
     roots = [_checked_root(p) for p in [*config.watch, *watch]]
+    _check_rules(config)  # a bad rule stops the daemon: refuse before anything records
     with control_lock(lay):
         current = active_session(lay)
         if current is None:
@@ -53,11 +55,25 @@ def start(
             session, created = current, False
         restarted = False
         if client.daemon_pid(lay) is None and not foreground:
-            client.spawn_daemon(lay)
+            try:
+                client.spawn_daemon(lay)
+            except RecorderError:
+                if created:  # a failed start leaves nothing recording
+                    close_session(lay)
+                    stop_finished(lay)
+                raise
             restarted = not created
     if foreground and client.daemon_pid(lay) is None:
         client.spawn_daemon(lay, foreground=True)
     return StartResult(session, created, restarted)
+
+
+def _check_rules(config: Config) -> None:
+    """RuleError for a malformed ``[redaction]`` literal or rule in config.toml."""
+    from recorder.redaction.user_rules import user_rules_from
+
+    rules = config.settings.redaction
+    user_rules_from(rules.literals, rules.rules)
 
 
 def _redactor(lay: Layout, config: Config, name: str | None):
@@ -87,11 +103,17 @@ def stop(lay: Layout) -> StopResult:
     with control_lock(lay):
         session = close_session(lay)
         drained_by = "daemon"
-        if client.stop_daemon(lay) is None:
+        reply = client.stop_daemon(lay, session.session_id)
+        if reply is None:
             drain_without_daemon(lay, session.session_id)
             drained_by = "stop"
-    with open_log(lay) as log:
-        count = log.event_count(session.session_id)
+        stop_finished(lay)
+    count = (reply or {}).get("session_events")
+    if count is None:
+        from recorder.eventlog import open_log
+
+        with open_log(lay) as log:
+            count = log.event_count(session.session_id)
     return StopResult(session, count, drained_by)
 
 
@@ -102,28 +124,26 @@ def drain_without_daemon(lay: Layout, session_id: str | None = None):
     from recorder.collectors.scratch import ScratchSweeper
     from recorder.collectors.tmux import finish_without_daemon
     from recorder.config import load_config
+
+    with writing(lay) as store:
+        config = load_config(lay)
+        if session_id is not None:
+            finish_without_daemon(CollectorContext(lay, config, session_id))
+        report = drain_into(store, lay, config)
+        ScratchSweeper(lay).sweep()
+        return report
+
+
+def drain_into(store, lay: Layout, config: Config):
+    """Ingest the whole spool into ``store`` (held by this process) with the writer's engine."""
     from recorder.gitstate import GitState
+    from recorder.ingest import Ingester
     from recorder.redaction.installed import build_redactor
 
-    lock = WriterLock(lay.writer_lock)
-    if not lock.acquire(wait=False):
-        raise DaemonError("another recorder process is writing the event log; try again")
-    try:
-        store = open_writer(lay)
-        try:
-            config = load_config(lay)
-            batch_bytes = config.settings.caps.ingest_batch_bytes
-            if session_id is not None:
-                finish_without_daemon(CollectorContext(lay, config, session_id))
-            # No watches: a command gets a state only if .git says it was already current.
-            git = GitState(watch=False)
-            report = Ingester(store, lay, build_redactor(lay, config), git).drain(batch_bytes)
-            ScratchSweeper(lay).sweep()
-            return report
-        finally:
-            store.close()
-    finally:
-        lock.release()
+    # No watches: a command gets a state only if .git says it was already current.
+    git = GitState(watch=False)
+    redactor = build_redactor(lay, config, remember=True)
+    return Ingester(store, lay, redactor, git).drain(config.settings.caps.ingest_batch_bytes)
 
 
 @dataclass
@@ -135,6 +155,7 @@ class Status:
     daemon: dict[str, Any] = field(default_factory=dict)
     backlog_bytes: int = 0
     quarantined: int = 0
+    database_bytes: int = 0  # the event log's file and its write-ahead log
 
     @property
     def since(self) -> str | None:
@@ -153,6 +174,11 @@ def status(lay: Layout) -> Status:
     backlog = info.get("backlog_bytes")
     if backlog is None:
         backlog = _spool_backlog(lay)
+    quarantined = info.get("quarantined")
+    if quarantined is None:
+        from recorder.ingest import quarantine_count
+
+        quarantined = quarantine_count(lay)
     return Status(
         recording=session is not None,
         session=session,
@@ -160,8 +186,17 @@ def status(lay: Layout) -> Status:
         paused=lay.paused_marker.exists(),
         daemon=info,
         backlog_bytes=backlog,
-        quarantined=quarantine_count(lay),
+        quarantined=quarantined,
+        database_bytes=_database_bytes(lay),
     )
+
+
+def _database_bytes(lay: Layout) -> int:
+    total = 0
+    for path in (lay.database, lay.database.with_name(lay.database.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            total += path.stat().st_size
+    return total
 
 
 def _spool_backlog(lay: Layout) -> int:
@@ -171,6 +206,8 @@ def _spool_backlog(lay: Layout) -> int:
     spools = [s for s in list_spool(lay.spool) if s.kind == "jsonl"]
     if not spools:
         return 0
+    from recorder.eventlog import open_log
+
     with open_log(lay) as log:
         offsets = log.spool_offsets()
     total = 0

@@ -70,8 +70,13 @@ RECORD_FIELDS: dict[str, str] = {
     "redactions": "JSON",
 }
 
-# Free-text keys that the redaction engine scrubs before anything is stored.
-TEXT_FIELDS = ("cmd", "output", "diff", "text", "name", "cwd", "path", "old_path", "repo")
+# Free-text keys that the redaction engine scrubs before anything is stored; JSON_FIELDS
+# among them hold a JSON document, whose every string is redacted (it stays JSON).
+JSON_FIELDS = ("extra",)
+TEXT_FIELDS = (
+    "cmd", "output", "diff", "text", "name", "cwd", "path", "old_path", "repo", "branch",
+    *JSON_FIELDS,
+)  # fmt: skip
 # Blob records carry a hash of ``hash_after``, base64 ``data`` (compressed per ``compression``:
 # "none" or "zlib") and the uncompressed ``size``. Their producer redacts the content first.
 
@@ -79,6 +84,17 @@ TEXT_FIELDS = ("cmd", "output", "diff", "text", "name", "cwd", "path", "old_path
 def local_offset_minutes(ts: float | None = None) -> int:
     tm = time.localtime(ts)
     return int(tm.tm_gmtoff // 60)
+
+
+def typed_text(value: str) -> str:
+    """Text from a command line (a session name, a task, a note) as valid Unicode: Python
+    reads arguments that are not UTF-8 as lone surrogates, which no file can hold; their
+    bytes are kept visible as ``\\xNN``, as the shell hooks keep such commands."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def record(type_: str, session: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -12,8 +12,17 @@ import json
 from collections.abc import Sequence
 
 
-def redact_table(redactor, table, columns: Sequence[str], findings_column: str = "redactions"):
+def redact_table(
+    redactor,
+    table,
+    columns: Sequence[str],
+    findings_column: str = "redactions",
+    json_columns: Sequence[str] = (),
+):
     """Return ``table`` with ``columns`` redacted and findings merged into ``findings_column``.
+
+    Columns also named in ``json_columns`` hold JSON documents: every string in them, keys
+    too, is redacted and each stays JSON (``Redactor.redact_json``).
 
     Each distinct value of a column is redacted once (the engine's result depends on the
     text alone, and a batch repeats its directories, paths and outputs many times); a
@@ -33,9 +42,10 @@ def redact_table(redactor, table, columns: Sequence[str], findings_column: str =
         distinct = encoded.dictionary.to_pylist()
         if not any(distinct):  # nothing but empty strings (redact_table skips it too)
             continue
+        redact = redactor.redact_json_dirty if name in json_columns else redactor.redact_dirty
         changed = {
             k: result
-            for k, result in redactor.redact_dirty(distinct).items()
+            for k, result in redact(distinct).items()
             if result.findings or result.text != distinct[k]
         }
         if not changed:

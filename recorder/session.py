@@ -5,7 +5,9 @@ the session id, which the shell hooks read at each prompt (a builtin ``read``).
 ``state/session.json`` holds the rest (name, start time, watched trees). Start
 and stop take ``state/control.lock`` so that two at once cannot both open a session.
 Opening and closing are themselves spool records, so the daemon, the one writer,
-puts them in the log in order with everything else.
+puts them in the log in order with everything else. Between closing a session and
+the end of its drain, ``state/stopping.json`` holds it: a ``recorder stop`` killed
+while it drains is finished by the next one.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recorder import records as R
-from recorder.config import Config
 from recorder.errors import AlreadyRecording, NotRecording
 from recorder.ids import uuid7
-from recorder.paths import Layout
+from recorder.paths import Layout, open_private
 from recorder.spool import append_records, spool_name
+
+if TYPE_CHECKING:
+    from recorder.config import Config
 
 
 @dataclass
@@ -46,12 +51,15 @@ def control_spool(lay: Layout) -> Path:
 
 @contextmanager
 def control_lock(lay: Layout):
-    fd = os.open(lay.control_lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_private(lay.control_lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
+
+
+_STOPPING = "stopping.json"
 
 
 def active_session(lay: Layout) -> ActiveSession | None:
@@ -79,6 +87,7 @@ def open_session(
             f"already recording session {current.session_id} since {current.started_iso}"
         )
     now = time.time()
+    name = R.typed_text(name) if name is not None else None
     session = ActiveSession(uuid7(), name, now, [str(p) for p in watch])
     extra = {"researcher_id": config.researcher_id, "watch": session.watch}
     append_records(
@@ -97,6 +106,7 @@ def open_session(
     shown = name if redactor is None or not name else redactor.redact(name).text
     _write_state(lay, "session.json", json.dumps(asdict(session) | {"name": shown}))
     _write_state(lay, "exclude-commands", "".join(p + "\n" for p in config.exclude_commands))
+    stop_finished(lay)  # an interrupted stop's backlog: the new session's daemon drains it
     for stale in lay.state.glob("active.*"):  # left by a session that did not end cleanly
         stale.unlink(missing_ok=True)
     _write_state(lay, lay.recording_marker.name, session.session_id + "\n")
@@ -105,16 +115,33 @@ def open_session(
 
 
 def close_session(lay: Layout) -> ActiveSession:
-    """Record the end of the current session. The caller holds the control lock."""
+    """Record the end of the current session, or return the one an interrupted stop
+    closed and did not finish draining. The caller holds the control lock and calls
+    :func:`stop_finished` once the spool is drained."""
     current = active_session(lay)
     if current is None:
-        raise NotRecording("not recording")
+        interrupted = _stopping_session(lay)
+        if interrupted is None:
+            raise NotRecording("not recording")
+        return interrupted
     lay.active_marker(current.session_id).unlink(missing_ok=True)
     lay.recording_marker.unlink(missing_ok=True)
     append_records(control_spool(lay), [R.record(R.SESSION_END, current.session_id)])
-    (lay.state / "session.json").unlink(missing_ok=True)
+    os.replace(lay.state / "session.json", lay.state / _STOPPING)
     lay.paused_marker.unlink(missing_ok=True)
     return current
+
+
+def stop_finished(lay: Layout) -> None:
+    """The closed session's records are all in the log."""
+    (lay.state / _STOPPING).unlink(missing_ok=True)
+
+
+def _stopping_session(lay: Layout) -> ActiveSession | None:
+    try:
+        return ActiveSession(**json.loads((lay.state / _STOPPING).read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
 
 
 def user_event(lay: Layout, event_type: str, text: str | None = None) -> ActiveSession:
@@ -124,7 +151,15 @@ def user_event(lay: Layout, event_type: str, text: str | None = None) -> ActiveS
         raise NotRecording("not recording: start a session with `recorder start`")
     append_records(
         control_spool(lay),
-        [R.record(R.EVENT, current.session_id, source="user", event=event_type, text=text)],
+        [
+            R.record(
+                R.EVENT,
+                current.session_id,
+                source="user",
+                event=event_type,
+                text=R.typed_text(text) if text is not None else None,
+            )
+        ],
     )
     return current
 
@@ -144,7 +179,7 @@ def set_paused(lay: Layout, paused: bool) -> ActiveSession:
 def _write_state(lay: Layout, name: str, text: str) -> None:
     target = lay.state / name
     tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.replace(tmp, target)

@@ -16,8 +16,6 @@ the same lock before deleting, so that no append lands in an unlinked file.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import fcntl
 import json
 import os
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from recorder.errors import SpoolError
+from recorder.paths import open_private
 
 FORMAT_VERSION = 1
 JSONL_SUFFIX = f".v{FORMAT_VERSION}.jsonl"
@@ -79,7 +78,7 @@ def list_spool(spool_dir: Path) -> list[SpoolFile]:
         return []
     for entry in entries:
         parsed = parse_name(entry)
-        if parsed is not None:
+        if parsed is not None and not entry.is_symlink():  # never read through a planted link
             files.append(parsed)
     return files
 
@@ -96,13 +95,19 @@ class SpoolWriter:
         self.shared = shared
         self._pending: list[bytes] = []
         self._fd: int | None = None
+        self._torn = False  # the file may end in a fragment this writer could not remove
 
     def append(self, records: Iterable[Mapping[str, Any]]) -> None:
         self._pending.extend(encode_record(r) for r in records)
         self.flush()
 
     def flush(self) -> None:
-        """Write what is pending; raise SpoolError (keeping it pending) if the disk refuses."""
+        """Write what is pending; raise SpoolError (keeping it pending) if the disk refuses.
+
+        A write the disk cuts short keeps the whole records it took, and takes back the
+        part of the next one (truncating the file to the last newline written): a partial
+        record never runs into the record written after it.
+        """
         if not self._pending:
             return
         data = b"".join(self._pending)
@@ -112,13 +117,35 @@ class SpoolWriter:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 fd = self._reopen_if_unlinked(fd)
             try:
-                _write_all(fd, data)
+                self._write(fd, data)
             finally:
                 if self.shared:
                     fcntl.flock(fd, fcntl.LOCK_UN)
         except OSError as exc:
             raise SpoolError(f"cannot write to spool {self.path}: {exc.strerror}") from exc
         self._pending.clear()
+
+    def _write(self, fd: int, data: bytes) -> None:
+        if self._torn:
+            data = b"\n" + data  # a fragment could not be taken back: start on a fresh line
+        start = os.fstat(fd).st_size  # where O_APPEND writes: this writer holds the file
+        written, error = _write_prefix(fd, data)
+        if error is None:
+            self._torn = False
+            return
+        whole = data.rfind(b"\n", 0, written) + 1
+        self._keep_unwritten(data[whole:])
+        if written > whole:
+            try:
+                os.ftruncate(fd, start + whole)
+                self._torn = False
+            except OSError:
+                self._torn = True
+        raise error
+
+    def _keep_unwritten(self, rest: bytes) -> None:
+        rest = rest.removeprefix(b"\n")
+        self._pending = [line + b"\n" for line in rest.split(b"\n")[:-1]]
 
     @property
     def pending(self) -> int:
@@ -131,7 +158,7 @@ class SpoolWriter:
 
     def _open(self) -> int:
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd = open_private(self.path)
         return self._fd
 
     def _reopen_if_unlinked(self, fd: int) -> int:
@@ -144,11 +171,16 @@ class SpoolWriter:
         return fd
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_prefix(fd: int, data: bytes) -> tuple[int, OSError | None]:
+    """Write ``data``; the bytes written, and the error that stopped it short, if one did."""
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    done = 0
+    while done < len(data):
+        try:
+            done += os.write(fd, view[done:])
+        except OSError as exc:
+            return done, exc
+    return done, None
 
 
 def append_records(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
@@ -228,7 +260,7 @@ def scrub_ingested(path: Path, upto: int, already: int) -> int:
     if upto <= already:
         return already
     try:
-        fd = os.open(path, os.O_WRONLY)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return already
     try:
@@ -246,6 +278,9 @@ def erase_range(fd: int, start: int, length: int) -> None:
     if length <= 0:
         return
     if _libc is None:
+        import ctypes  # here: loading ctypes costs every CLI run ~5 ms
+        import ctypes.util
+
         _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         _libc.fallocate.argtypes = [
             ctypes.c_int,

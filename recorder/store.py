@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from recorder.errors import StoreError
-from recorder.migrations import migrate, schema_version
-from recorder.paths import Layout
+from recorder.errors import DaemonError, StoreError
+from recorder.migrations import SCHEMA_VERSION, migrate, schema_version, unknown_migrations
+from recorder.paths import Layout, open_private
 
 _LOCK_RETRY_S = 15.0
+# Another command's held_elsewhere() probe holds the writer lock for an instant; a writer
+# that meets one tries again for this long before it takes the lock as really taken.
+_PROBE_PATIENCE_S = 2.0
 
 
 class WriterLock:
@@ -31,7 +37,8 @@ class WriterLock:
         self._fd: int | None = None
 
     def acquire(self, wait: bool = False) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        """Take the lock; without ``wait``, False if another process holds it."""
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
         flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
         try:
             fcntl.flock(fd, flags)
@@ -39,6 +46,15 @@ class WriterLock:
             os.close(fd)
             return False
         self._fd = fd
+        return True
+
+    def acquire_past_probes(self) -> bool:
+        """Take the lock unless a writer holds it: a probe's instant hold is waited out."""
+        deadline = time.monotonic() + _PROBE_PATIENCE_S
+        while not self.acquire():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
         return True
 
     def release(self) -> None:
@@ -56,6 +72,45 @@ class WriterLock:
         return True
 
 
+class SwapGate:
+    """Reads (through cursors) run side by side; :func:`compact`, which closes the
+    connection and opens one to the rewritten file, waits for them and holds new ones
+    back until the new connection is in place, so that no read meets a closed one."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._swapping = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            while self._swapping:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def swapping(self) -> Iterator[None]:
+        with self._cond:
+            while self._swapping:
+                self._cond.wait()
+            self._swapping = True
+            while self._readers:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._swapping = False
+                self._cond.notify_all()
+
+
 class Store:
     """A DuckDB connection to the event log."""
 
@@ -63,14 +118,16 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self.gate = SwapGate()
 
     def arrow(self, sql: str, params: list[Any] | None = None):
         """Run a query and return a pyarrow Table (using a cursor, safe across threads)."""
-        cur = self.con.cursor()
-        try:
-            return to_arrow(cur.sql(sql, params=params or None))
-        finally:
-            cur.close()
+        with self.gate.reading():
+            cur = self.con.cursor()
+            try:
+                return to_arrow(cur.sql(sql, params=params or None))
+            finally:
+                cur.close()
 
     def execute(self, sql: str, params: list[Any] | None = None):
         return self.con.execute(sql, params or [])
@@ -95,6 +152,11 @@ def compact(store: Store) -> None:
     """
     if store.read_only:
         raise StoreError(f"cannot compact {store.path}: opened read-only")
+    with store.gate.swapping():
+        _compact(store)
+
+
+def _compact(store: Store) -> None:
     path = store.path
     fresh = path.with_name(path.name + ".compact")
     _remove_database_files(fresh)
@@ -142,23 +204,69 @@ def _read_version(con) -> int:
 
 def open_writer(lay: Layout) -> Store:
     """Open (creating and migrating) the database for writing. The caller holds the writer lock."""
-    import duckdb
-
-    con = _connect(lay.database, read_only=False)
-    try:
-        migrate(con)
-    except duckdb.Error as exc:
-        con.close()
-        raise StoreError(f"cannot migrate {lay.database}: {exc}") from exc
+    con = _checked_connection(lay.database, read_only=False)
     os.chmod(lay.database, 0o600)
     return Store(con, lay.database, read_only=False)
+
+
+@contextmanager
+def writing(lay: Layout) -> Iterator[Store]:
+    """The event log opened for writing by this process, when no daemon runs: the writer
+    lock taken (DaemonError if another process holds it) and released after."""
+    lock = WriterLock(lay.writer_lock)
+    if not lock.acquire_past_probes():
+        raise DaemonError("another recorder process is writing the event log; try again")
+    try:
+        store = open_writer(lay)
+        try:
+            yield store
+        finally:
+            store.close()
+    finally:
+        lock.release()
 
 
 def open_reader(lay: Layout) -> Store | None:
     """Open the database read-only, or None if it does not exist yet."""
     if not lay.database.exists():
         return None
-    return Store(_connect(lay.database, read_only=True), lay.database, read_only=True)
+    return Store(_checked_connection(lay.database, read_only=True), lay.database, read_only=True)
+
+
+def _checked_connection(path: Path, read_only: bool):
+    """A connection to a log this recorder can use (migrated when writing); StoreError
+    for a damaged or newer one, which is left as it is."""
+    import duckdb
+
+    con = _connect(path, read_only=read_only)
+    try:
+        _refuse_newer(con, path)
+        if not read_only:
+            migrate(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(_damaged(path)) from exc
+    except StoreError:
+        con.close()
+        raise
+    return con
+
+
+def _refuse_newer(con, path: Path) -> None:
+    """StoreError if the log holds migrations this recorder does not know (a newer one wrote it)."""
+    unknown = unknown_migrations(con)
+    if unknown:
+        raise StoreError(
+            f"{path} was written by a newer recorder ({len(unknown)} schema migrations this "
+            f"one, at version {SCHEMA_VERSION}, does not know); upgrade the recorder to use it"
+        )
+
+
+def _damaged(path: Path) -> str:
+    return (
+        f"{path} cannot be read: it is damaged or not a recorder event log; it was left "
+        "as it is (move it aside to start a new one)"
+    )
 
 
 def empty_log() -> Store:
@@ -178,8 +286,10 @@ def _connect(path: Path, read_only: bool):
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise StoreError(f"cannot open {path}: {exc}") from exc
+            if "lock" not in str(exc).lower():
+                raise StoreError(_damaged(path)) from exc
+            if time.monotonic() > deadline:
+                raise StoreError(f"{path} is held by another process; try again") from exc
             time.sleep(0.05)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open {path}: {exc}") from exc
+            raise StoreError(_damaged(path)) from exc

@@ -14,7 +14,11 @@ from typing import Any
 
 from schemas import load
 
-EXPORT_TABLES = ("events", "steps", "episodes")
+EXPORT_TABLES = ("events", "steps", "episodes")  # the tables of a parquet or jsonl export
+# The tables each kind of dataset writes: the trajectory tables, or conversations for chat
+# training (``--format chat``), or ATIF trajectories (``--format atif``).
+DATASET_TABLES = {"tables": EXPORT_TABLES, "chat": ("conversations",), "atif": ("trajectories",)}
+ALL_TABLES = tuple(name for names in DATASET_TABLES.values() for name in names)
 
 _SCALARS = {
     "string": "string",
@@ -27,7 +31,7 @@ _SCALARS = {
 
 def export_spec(table: str) -> dict[str, Any]:
     """The JSON description of an exported table."""
-    if table not in EXPORT_TABLES:
+    if table not in ALL_TABLES:
         raise KeyError(f"no exported table {table!r}")
     return load(f"export/{table}.json")
 

@@ -130,12 +130,15 @@ def main() -> int:
 
 
 def export_and_load(recorder: str) -> None:
-    """Export the session and load its steps back with Hugging Face datasets."""
+    """Approve the session, export it and load its steps back with Hugging Face datasets."""
     from recorder.cli import cli
 
     if "export" not in cli.commands:
         return
     out = DEMO / "dataset"
+    if "approve" in cli.commands:  # what a user does: review, approve, then export
+        print("\n== recorder approve last")
+        sh(recorder, "approve", "last")
     print("\n== recorder export")
     sh(recorder, "export", "--out", str(out))
     print("\n== loading the steps with datasets")
@@ -145,8 +148,8 @@ def export_and_load(recorder: str) -> None:
         "print(steps)\n"
         "for row in steps.select(range(min(4, len(steps)))):\n"
         "    a, o = row['action'], row['outcome']\n"
-        "    print(row['step_index'], a['type'], (a['command'] or a['path'] or '')[:60],"
-        " '-> exit', o['exit_code'])\n"
+        "    print('episode', int(row['episode_id'].rsplit('-e', 1)[1]), 'step', row['step_index'], a['type'],"
+        " (a['command'] or a['path'] or '')[:60], '-> exit', o['exit_code'])\n"
     )
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(DEMO / "hf")}
     sh(sys.executable, "-c", code, env=env)

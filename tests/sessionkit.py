@@ -109,6 +109,7 @@ def export_rows(lay: Layout, out, **options) -> dict[str, list[dict]]:
     from exporters.jobs import ExportOptions
     from exporters.pipeline import export
 
+    options.setdefault("include_unapproved", True)  # these tests check rows, not approvals
     export(lay, ExportOptions(out=out, **options))
     tables = {}
     order = {

@@ -94,3 +94,30 @@ def test_which_arguments_name_a_file(command, path, named):
     commands = [run(command, 0, 600)]
     change = save(path, 300)
     assert (owner(change, commands) == 0) is named
+
+
+def changed(path: str, seen: float, written: float | None) -> Change:
+    """A save the watcher reported at ``seen`` of a file whose ctime says ``written``."""
+    at = None if written is None else int(written * S)
+    return Change(int(seen * S), "save", f"{REPO}/{path}", True, True, at)
+
+
+def test_a_save_written_just_after_a_command_ended_is_an_edit():
+    # A quick hand (or an IDE) saves 0.1 s after `python check.py` fails: the watcher's
+    # slack would give the save to the command; the file's ctime says it came after it.
+    commands = [run("python check.py", 10, 10.2)]
+    assert owner(changed("calc.py", 10.35, 10.3), commands) is None
+    assert owner(save("calc.py", 10.35), commands) == 0  # without a ctime: the slack decides
+
+
+def test_a_write_reported_late_still_belongs_to_the_command_that_made_it():
+    # Under load the watcher reports a command's write 2 s after the command ended.
+    commands = [run("python gen.py", 10, 10.5)]
+    assert owner(changed("out.py", 12.5, 10.4), commands) == 0
+    assert owner(save("out.py", 12.5), commands) is None
+
+
+def test_the_clock_tick_of_a_ctime_does_not_move_a_write_out_of_its_command():
+    # ctime comes from the kernel's coarse clock: up to a tick (1-10 ms) before the truth.
+    commands = [run("python gen.py", 10, 10.5)]
+    assert owner(changed("out.py", 10.01, 10 - 0.008), commands) == 0

@@ -15,6 +15,7 @@ from sessionkit import export_rows
 pytestmark = pytest.mark.slow  # end to end: real shells and vim in tmux, a watched repo
 
 
+@pytest.mark.long
 def test_saves_during_a_long_run_in_another_pane_are_edits(lab, run_cli, lay, tmp_path):
     if shutil.which("vim") is None:
         pytest.skip("vim is not installed")

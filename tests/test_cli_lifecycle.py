@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -215,3 +217,61 @@ def test_stop_without_a_daemon_drains_in_batches_of_the_configured_size(run_cli,
     assert commands == exits == 1000
     # Each transaction stamps its rows with one ingested_at: one value per batch.
     assert batches >= len(backlog) // 16384 - 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["a file", "nothing"])
+def test_watching_what_is_not_a_directory_is_one_line_and_exit_1(run_cli, tmp_path, target):
+    path = tmp_path / "plain.txt"
+    if target == "a file":
+        path.write_text("x\n")
+    proc = run_cli("start", "--watch", str(path), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"Error: cannot watch {path}: not a directory"]
+
+
+@pytest.mark.parametrize("pattern", ["(unclosed", "a[b", "x{2,1}"])
+def test_an_exclude_pattern_the_shell_cannot_compile_is_refused(run_cli, monkeypatch, pattern):
+    # Bash's [[ =~ ]] matches nothing with a pattern it cannot compile: the command it was
+    # meant to keep out would be recorded.
+    monkeypatch.setenv("RECORDER_RECORD_EXCLUDE_COMMANDS", pattern)
+    proc = run_cli("start", check=False)
+    assert proc.returncode == 1
+    assert "not a valid extended regular expression" in proc.stderr
+    assert not Layout(Path(os.environ["RECORDER_HOME"])).recording_marker.exists()
+
+
+@pytest.mark.slow
+def test_status_after_a_clean_stop_reports_no_spool_lag(run_cli):
+    run_cli("start")
+    run_cli("task", "something")
+    run_cli("stop")
+    out = run_cli("status").stdout
+    assert out.startswith("not recording")
+    assert "spool lag" not in out
+
+
+def test_text_that_is_not_utf8_is_recorded_visibly_not_refused(recorder_home, tmp_path):
+    # Arguments are bytes: a Latin-1 name, task or note typed in a terminal is not UTF-8.
+    # They are kept as the shell hooks keep such commands, the bad bytes shown as \xNN.
+    exe = shutil.which("recorder")
+    env = {**os.environ, "RECORDER_HOME": str(recorder_home)}
+
+    def run(*args: bytes) -> subprocess.CompletedProcess:
+        proc = subprocess.run([exe.encode(), *args], env=env, capture_output=True)
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+        return proc
+
+    run(b"start", b"--name", b"caf\xe9 run")
+    run(b"task", b"fix the r\xe9sum\xe9 parser")
+    run(b"note", b"\xff\xfe odd bytes")
+    run(b"stop")
+    events = [
+        json.loads(line) for line in run(b"show", b"last", b"--json").stdout.decode().splitlines()
+    ]
+    assert [e["text"] for e in events if e["source"] == "user"] == [
+        "fix the r\\xe9sum\\xe9 parser",
+        "\\xff\\xfe odd bytes",
+    ]
+    sessions = json.loads(run(b"sessions", b"--json").stdout.decode().splitlines()[0])
+    assert sessions["name"] == "caf\\xe9 run"

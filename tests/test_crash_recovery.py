@@ -18,7 +18,8 @@ from recorder.paths import Layout
 
 pytestmark = pytest.mark.slow  # end to end: daemons killed and restarted
 
-COMMANDS = 150_000  # 300,000 spool lines, ~45 MB: several ingest chunks
+COMMANDS = 20_000  # 40,000 spool lines, ~6 MB: about 24 transactions of BATCH_BYTES
+BATCH_BYTES = 256 * 1024
 
 
 def count_commands(lay: Layout) -> tuple[int, int, int]:
@@ -32,7 +33,7 @@ def count_commands(lay: Layout) -> tuple[int, int, int]:
 
 def test_sigkill_during_ingest_then_restart(run_cli, recorder_home, monkeypatch):
     # Small transactions, so that the kill lands between two of them.
-    monkeypatch.setenv("RECORDER_CAPS_INGEST_BATCH_BYTES", str(2 * 1024 * 1024))
+    monkeypatch.setenv("RECORDER_CAPS_INGEST_BATCH_BYTES", str(BATCH_BYTES))
     session = run_cli("start").stdout.strip()
     lay = Layout(recorder_home)
     pid = int(lay.pid_file.read_text())

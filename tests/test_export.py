@@ -49,7 +49,7 @@ def parquet_files(root: Path, table: str) -> list[Path]:
 def test_export_loads_with_pyarrow_duckdb_and_polars(lay, tmp_path):
     busy_session(lay).end().ingest()
     out = tmp_path / "dataset"
-    result = export(lay, ExportOptions(out=out))
+    result = export(lay, ExportOptions(include_unapproved=True, out=out))
     assert result.counts == {"events": 7, "steps": 6, "episodes": 1}
     for table in EXPORT_TABLES:
         dataset = ds.dataset(out / table, format="parquet", partitioning="hive")
@@ -100,7 +100,7 @@ def load_with_hf(path: Path, tmp_path: Path) -> dict:
 def test_hugging_face_datasets_loads_each_config_offline(lay, tmp_path):
     busy_session(lay).end().ingest()
     out = tmp_path / "dataset"
-    export(lay, ExportOptions(out=out))
+    export(lay, ExportOptions(include_unapproved=True, out=out))
     loaded = load_with_hf(out, tmp_path)
     for table in EXPORT_TABLES:
         assert loaded[table]["columns"] == export_schema(table).names
@@ -117,7 +117,7 @@ def test_hugging_face_datasets_loads_each_config_offline(lay, tmp_path):
 def test_every_file_has_every_column_of_its_schema_and_is_zstd(lay, tmp_path):
     busy_session(lay).end().ingest()
     out = tmp_path / "dataset"
-    result = export(lay, ExportOptions(out=out))
+    result = export(lay, ExportOptions(include_unapproved=True, out=out))
     for table in EXPORT_TABLES:
         files = parquet_files(out, table)
         assert files and all(f.name.startswith(f"part-{result.export_id}-") for f in files)
@@ -159,7 +159,7 @@ def test_card_and_info(lay, tmp_path):
 
     busy_session(lay).end().ingest()
     out = tmp_path / "dataset"
-    result = export(lay, ExportOptions(out=out))
+    result = export(lay, ExportOptions(include_unapproved=True, out=out))
     card = (out / "README.md").read_text()
     header = yaml.safe_load(card.split("---\n")[1])
     configs = {c["config_name"]: c for c in header["configs"]}
@@ -193,7 +193,7 @@ def test_text_is_redacted_with_the_rules_current_at_export(lay, tmp_path):
         lay.config.read_text() + '\n[redaction]\nliterals = ["project-bluebird"]\n'
     )
     out = tmp_path / "dataset"
-    export(lay, ExportOptions(out=out))
+    export(lay, ExportOptions(include_unapproved=True, out=out))
     for path in out.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
@@ -234,7 +234,7 @@ def test_exporting_again_gives_the_same_rows_and_files(lay, tmp_path):
     assert first == second
     names = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))  # noqa: E731
     assert names(tmp_path / "one") == names(tmp_path / "two")
-    export(lay, ExportOptions(out=tmp_path / "one", overwrite=True))
+    export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "one", overwrite=True))
     table = ds.dataset(tmp_path / "one" / "events", partitioning="hive").to_table()
     ids = table.column("event_id").to_pylist()
     assert len(ids) == len(set(ids)) == 7
@@ -256,7 +256,7 @@ def test_small_pages_give_the_same_export(lay, tmp_path):
 def test_an_empty_session_exports_empty_tables(lay, tmp_path):
     SessionScript(lay).end().ingest()
     out = tmp_path / "dataset"
-    result = export(lay, ExportOptions(out=out))
+    result = export(lay, ExportOptions(include_unapproved=True, out=out))
     assert result.counts == {"events": 0, "steps": 0, "episodes": 0}
     for table in EXPORT_TABLES:
         loaded = ds.dataset(out / table, format="parquet", partitioning="hive").to_table()
@@ -287,7 +287,7 @@ def test_a_session_with_only_file_events(lay, tmp_path):
 
 def test_jsonl_format_has_the_same_rows(lay, tmp_path):
     busy_session(lay).end().ingest()
-    export(lay, ExportOptions(out=tmp_path / "j", file_format="jsonl"))
+    export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "j", file_format="jsonl"))
     parquet = export_rows(lay, tmp_path / "p")
     for table in EXPORT_TABLES:
         files = sorted((tmp_path / "j" / table).rglob("*.jsonl"))
@@ -302,11 +302,13 @@ def test_session_selection_and_researcher_partitions(lay, tmp_path):
     busy_session(lay, "S1", researcher="r-one").end().ingest()
     day2 = T0 + 3 * 86400
     busy_session(lay, "S2", t0=day2, researcher="r-two").end().ingest()
-    both = export(lay, ExportOptions(out=tmp_path / "both"))
+    both = export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "both"))
     assert both.sessions == 2
     researchers = sorted(p.name for p in (tmp_path / "both" / "steps").iterdir())
     assert researchers == ["r-one", "r-two"]
-    only = export(lay, ExportOptions(out=tmp_path / "only", sessions=["S2"]))
+    only = export(
+        lay, ExportOptions(include_unapproved=True, out=tmp_path / "only", sessions=["S2"])
+    )
     assert only.sessions == 1 and only.counts["events"] == 7
     since = export_since(lay, tmp_path / "since", "2025-11-26")
     assert since.sessions == 1
@@ -316,14 +318,14 @@ def test_session_selection_and_researcher_partitions(lay, tmp_path):
 def export_since(lay, out, text):
     from exporters.source import parse_since
 
-    return export(lay, ExportOptions(out=out, since=parse_since(text)))
+    return export(lay, ExportOptions(include_unapproved=True, out=out, since=parse_since(text)))
 
 
 # -- the command -----------------------------------------------------------------------------
 
 
 def run_export_command(*args: str):
-    return CliRunner().invoke(cli, ["export", *args])
+    return CliRunner().invoke(cli, ["export", "--include-unapproved", *args])
 
 
 def test_command_writes_a_dataset_and_a_summary(lay, tmp_path):

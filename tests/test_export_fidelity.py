@@ -160,9 +160,9 @@ def test_a_late_end_of_the_stop_command_does_not_change_a_closed_session(lay, tm
     s.command("recorder stop", exit=None, duration=0.5)
     s.end(gap=0.1)  # the session ends while `recorder stop` still runs
     s.ingest()
-    before = export(lay, ExportOptions(out=tmp_path / "before"))
+    before = export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "before"))
     late_command_end(lay, s, at=s.now + 0.3)  # its end, ingested with the next session
-    after = export(lay, ExportOptions(out=tmp_path / "after"))
+    after = export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "after"))
     assert dataset_files(tmp_path / "before") == dataset_files(tmp_path / "after")
     assert before.export_id == after.export_id
     events = export_rows(lay, tmp_path / "rows")["events"]
@@ -175,13 +175,13 @@ def test_new_content_gets_a_new_export_id(lay, tmp_path):
     s.command("make", exit=0)
     s.command("python train.py", exit=None, duration=30.0)  # still running: live session
     s.ingest()
-    running = export(lay, ExportOptions(out=tmp_path / "running"))
+    running = export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "running"))
     late_command_end(lay, s, at=s.now, exit=1)  # it ends: same events, new content
-    ended = export(lay, ExportOptions(out=tmp_path / "ended"))
+    ended = export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "ended"))
     assert running.export_id != ended.export_id
     names = lambda root: {p.name for p in root.rglob("part-*")}  # noqa: E731
     assert not names(tmp_path / "running") & names(tmp_path / "ended")
-    again = export(lay, ExportOptions(out=tmp_path / "again"))
+    again = export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "again"))
     assert again.export_id == ended.export_id
     assert dataset_files(tmp_path / "again") == dataset_files(tmp_path / "ended")
 
@@ -191,12 +191,12 @@ def test_a_session_s_export_does_not_change_when_a_later_session_is_recorded(lay
     s1.command("pytest", exit=1, output="1 failed\n")
     s1.command("recorder stop", exit=None, duration=0.5)
     s1.end(gap=0.1).ingest()
-    export(lay, ExportOptions(out=tmp_path / "first", sessions=["S1"]))
+    export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "first", sessions=["S1"]))
     s2 = SessionScript(lay, session="S2", t0=s1.t0 + 3600)
     s2.command("pytest", exit=0)
     s2.end().ingest()
     late_command_end(lay, s1, at=s1.now + 0.2)
-    export(lay, ExportOptions(out=tmp_path / "later", sessions=["S1"]))
+    export(lay, ExportOptions(include_unapproved=True, out=tmp_path / "later", sessions=["S1"]))
     assert dataset_files(tmp_path / "first") == dataset_files(tmp_path / "later")
 
 

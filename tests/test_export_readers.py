@@ -39,7 +39,7 @@ def two_day_session(lay, session="S1", t0=T0) -> SessionScript:
 def dataset(lay, tmp_path) -> Path:
     two_day_session(lay).end().ingest()
     out = tmp_path / "dataset"
-    export(lay, ExportOptions(out=out))
+    export(lay, ExportOptions(include_unapproved=True, out=out))
     return out
 
 
@@ -50,7 +50,7 @@ def sparse_dataset(lay, tmp_path) -> Path:
     s.task("nothing done yet")
     s.end().ingest()
     out = tmp_path / "sparse"
-    result = export(lay, ExportOptions(out=out))
+    result = export(lay, ExportOptions(include_unapproved=True, out=out))
     assert result.counts == {"events": 1, "steps": 0, "episodes": 0}
     return out
 
@@ -146,6 +146,7 @@ RAY_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.long
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray[data] is not installed")
 def test_ray_data_reads_each_table(dataset, tmp_path):
@@ -160,8 +161,12 @@ SPARK_SCRIPT = textwrap.dedent(
     """
     import json, sys
     from pyspark.sql import SparkSession
+    # The JVM's quick compiler only and one shuffle partition: the same read, started in
+    # half the CPU time (a JVM's optimising compiler pays off only in long jobs).
     spark = (SparkSession.builder.master("local[1]").appName("export-readers")
-             .config("spark.ui.enabled", "false").getOrCreate())
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+             .config("spark.sql.shuffle.partitions", "1").getOrCreate())
     out = {}
     for table in ("steps", "events", "episodes"):
         frame = spark.read.option("recursiveFileLookup", "true").parquet(sys.argv[1] + "/" + table)
@@ -174,6 +179,7 @@ SPARK_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.long
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed")
 @pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a JRE (default-jre-headless)")

@@ -12,6 +12,7 @@ from sessionkit import SessionScript, commands_of, dataset_files, export_rows
 pytestmark = pytest.mark.slow  # end to end: real shells in tmux, daemons
 
 
+@pytest.mark.long
 def test_recorder_commands_typed_in_a_shell_and_a_later_session(lab, run_cli, lay, tmp_path):
     session = run_cli("start", "--name", "fidelity").stdout.strip()
     sh = lab.spawn("bash")
@@ -22,7 +23,7 @@ def test_recorder_commands_typed_in_a_shell_and_a_later_session(lab, run_cli, la
     wait_commands(lay, 4)
     sh.run("recorder stop")
     first = tmp_path / "first"
-    run_cli("export", "--out", str(first), "--session", session, "--quiet")
+    run_cli("export", "--include-unapproved", "--out", str(first), "--session", session, "--quiet")
     tables = export_rows(lay, tmp_path / "rows", sessions=[session])
     assert commands_of(tables["steps"]) == ["echo one", "false"]
     episodes = tables["episodes"]
@@ -37,7 +38,7 @@ def test_recorder_commands_typed_in_a_shell_and_a_later_session(lab, run_cli, la
     sh.run("echo later")
     run_cli("stop")
     later = tmp_path / "later"
-    run_cli("export", "--out", str(later), "--session", session, "--quiet")
+    run_cli("export", "--include-unapproved", "--out", str(later), "--session", session, "--quiet")
     assert dataset_files(first) == dataset_files(later)
 
 
@@ -51,6 +52,13 @@ def test_an_export_does_not_depend_on_who_runs_it(run_cli, lay, tmp_path):
     outs = []
     for n, env in enumerate(({"HOME": str(other_home), "USER": "operator-zq"}, {})):
         out = tmp_path / f"export-{n}"
-        run_cli("export", "--out", str(out), "--quiet", env={**os.environ, **env})
+        run_cli(
+            "export",
+            "--include-unapproved",
+            "--out",
+            str(out),
+            "--quiet",
+            env={**os.environ, **env},
+        )
         outs.append(dataset_files(out))
     assert outs[0] == outs[1]

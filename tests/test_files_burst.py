@@ -26,9 +26,6 @@ from recorder.paths import layout
 from recorder.session import active_session
 from recorder.spool import SpoolWriter, spool_name
 
-# End to end: a daemon watching 10,000 files. Alone: the burst's end is timed (see conftest).
-pytestmark = [pytest.mark.slow, pytest.mark.alone]
-
 EXISTING = 2000
 CREATED = 8000
 
@@ -69,6 +66,10 @@ def shell_command(session: str, n: int, cmd: str, end: bool) -> None:
     writer.close()
 
 
+# End to end: a daemon watching 10,000 files. Alone: the burst's end is timed (see conftest).
+@pytest.mark.slow
+@pytest.mark.alone
+@pytest.mark.long
 def test_ten_thousand_file_burst(tmp_path, run_cli):
     wr = WatchedRepo(tmp_path, run_cli)
     old = wr.repo / "old"

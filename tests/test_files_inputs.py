@@ -195,6 +195,7 @@ def test_non_utf8_names_and_contents(wr, run_cli):
     assert reconciles[-1]["extra"]["counts"] == {}
 
 
+@pytest.mark.long
 def test_watched_directory_that_disappears_and_comes_back(wr, tmp_path, run_cli):
     other = tmp_path / "other"
     other.mkdir()
@@ -238,6 +239,8 @@ def test_inotify_watch_limit(wr, run_cli):
     assert status["watched_dirs"] == 10
     [warning] = status["warnings"]
     assert "fs.inotify.max_user_watches" in warning and "21 directories" in warning
+    shown = run_cli("status").stdout
+    assert "files: inotify watch limit reached: 21 directories" in shown
     (wr.repo / "f.py").write_text("a\nB\nc\n")  # the root is watched: recorded live
     wait_for_events(lambda rows: ("save", "f.py", None) in changes_of(rows))
     unwatched = status["unwatched_examples"][0]

@@ -2,7 +2,7 @@
 under RECORDER_HOME, and every file the shell hooks create is owner-only from its first byte.
 
 Secrets are planted through every path a researcher's text takes: typed commands (bash and
-zsh), what a command prints, a saved file, task text and the session's name. Window
+zsh), what a command prints, a saved file, a file's name, task text and the session's name. Window
 titles are not planted: there is no input-activity collector yet to record them.
 """
 
@@ -86,8 +86,8 @@ def test_no_planted_secret_stays_on_disk_while_recording_or_after_stop(lab, run_
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "notes.txt").write_text("nothing yet\n")
-    typed_bash, typed_zsh, printed, saved, task, name = (token() for _ in range(6))
-    planted = [typed_bash, typed_zsh, printed, saved, task, name]
+    typed_bash, typed_zsh, printed, saved, task, name, path = (token() for _ in range(7))
+    planted = [typed_bash, typed_zsh, printed, saved, task, name, path]
     run_cli("start", "--name", f"deploy {name}", "--watch", str(repo))
     bash = lab.spawn("bash", before="umask 022")
     zsh = lab.spawn("zsh", before="umask 022")
@@ -100,11 +100,13 @@ def test_no_planted_secret_stays_on_disk_while_recording_or_after_stop(lab, run_
     bash.run(f"umask > {tmp_path / 'umask-after'}")
     run_cli("task", f"rotate {task}")
     (repo / "notes.txt").write_text(f"TOKEN={saved}\n")
+    (repo / f"key-{path}.txt").write_text("in its name\n")
     wait_commands(lay, 4, with_output=True)
+    saved_files = "SELECT 1 FROM events WHERE path LIKE 'key-%' OR path LIKE '%notes.txt'"
     wait_until(
-        lambda: (flush(lay), log_sql(lay, "SELECT 1 FROM events WHERE path LIKE '%notes.txt'"))[1],
+        lambda: (flush(lay), len(log_sql(lay, saved_files)) >= 2)[1],
         timeout=30,
-        what="the saved file in the log",
+        what="both saved files in the log",
     )
     flush(lay)
 
@@ -174,7 +176,12 @@ def test_with_the_daemon_gone_the_hook_empties_its_scratch_and_stop_frees_the_pa
     assert len(rows) == 2 and rows[0]["command"] == "echo warm-up"
     assert rows[1]["output"].startswith("<SECRET:github-token:")  # printed while no daemon ran
     assert leaks(lay.home, [secret, printed]) == {}
-    assert not list(lay.spool.glob("tmux.pane-*.raw")) and not list(lay.state.glob("pane.*"))
+    assert not list(lay.spool.glob("tmux.pane-*.raw"))
+    # The live pane stays registered for the next session: where it is, and no more.
+    [registration] = lay.state.glob("pane.*")
+    socket, pane, shell_id, pid = registration.read_text().splitlines()
+    assert socket.startswith("/") and "recorder-test-" in socket
+    assert pane.startswith("%") and pid.isdigit() and shell_id.startswith(pid + "-")
 
 
 @pytest.mark.slow

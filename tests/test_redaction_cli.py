@@ -125,3 +125,72 @@ def test_a_damaged_key_is_refused(tmp_path):
     (tmp_path / "secret.key").write_bytes(b"short")
     with pytest.raises(HomeError, match="damaged"):
         load_or_create_key(tmp_path)
+
+
+@pytest.mark.parametrize("block", [64, 4096])
+def test_a_stream_in_blocks_is_scrubbed_and_explained_as_the_whole_text(block):
+    import io
+
+    from recorder.redaction.scrubbing import explain, scrub
+
+    text = ("noise line é\n" * 7 + LOG) * 40 + "tail " + GHP  # many blocks, no final newline
+    redactor = Redactor(b"k" * 32, personal=False)
+    sink = io.BytesIO()
+    scrub(redactor, io.BytesIO(text.encode()), sink, block)
+    assert sink.getvalue().decode() == Redactor(b"k" * 32, personal=False).redact(text).text
+    found = list(explain(Redactor(b"k" * 32, personal=False), io.BytesIO(text.encode()), block))
+    whole = Redactor(b"k" * 32, personal=False).scan(text)
+    assert [(at.start, at.end, at.finding.rule) for at in found] == [
+        (f.start, f.end, f.rule) for f in whole
+    ]
+    for at in found:  # line and column point at the value itself
+        line = text.split("\n")[at.line - 1]
+        assert line[at.column - 1 :].startswith(text[at.start : at.end])
+    assert len(found) == 81
+
+
+def test_redact_bytes_gives_the_text_redact_gives():
+    from benchmarks.redaction_corpus import build_corpus
+
+    text = "\n".join(s.text for s in build_corpus(2, per_provider=2)) + "\nnoise é € 😀\n"
+    want = Redactor(b"k" * 32, personal=False).redact(text).text.encode()
+    assert Redactor(b"k" * 32, personal=False).redact_bytes(text.encode()) == want
+    assert want.count(b"<SECRET:") > 100
+
+
+def test_scrub_turns_bytes_that_are_not_utf8_into_replacement_characters():
+    import io
+
+    from recorder.redaction.scrubbing import scrub
+
+    raw = b"caf\xe9 \xff\xfe export API_TOKEN=" + GHP.encode() + b"\n"
+    sink = io.BytesIO()
+    scrub(Redactor(b"k" * 32, personal=False), io.BytesIO(raw), sink)
+    text = raw.decode("utf-8", "replace")
+    assert sink.getvalue() == Redactor(b"k" * 32, personal=False).redact(text).text.encode()
+    assert "\ufffd" in sink.getvalue().decode() and GHP.encode() not in sink.getvalue()
+
+
+def test_a_line_longer_than_four_blocks_is_cut_between_characters():
+    import io
+
+    from recorder.redaction.engine import stream_blocks
+
+    text = ("aé€😀" * 300).encode()  # 1, 2, 3 and 4 bytes a character, no newline
+    pieces = list(stream_blocks(io.BytesIO(text), 7))
+    assert len(pieces) > 1 and b"".join(pieces) == text
+    for piece in pieces:
+        piece.decode("utf-8")  # strict: no character cut in two
+
+
+def test_scrub_refuses_binary_input_in_one_line(tmp_path):
+    binary = tmp_path / "tool"
+    binary.write_bytes(b"\x7fELF\x02\x01\x00\x00\x1b[2J" + bytes(range(256)))
+    proc = subprocess.run(
+        [sys.executable, "-m", "recorder", "scrub", str(binary)], capture_output=True
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == b""  # nothing of it reaches the terminal
+    assert proc.stderr.decode().strip().splitlines() == [
+        f"Error: {binary} is binary (it holds NUL bytes); not scrubbed"
+    ]

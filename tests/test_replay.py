@@ -46,6 +46,7 @@ def replay(repo: Path, start_commit: str, steps: list[dict], into: Path) -> dict
     return tree(into)
 
 
+@pytest.mark.long
 def test_the_steps_alone_rebuild_the_final_tree(lab, run_cli, lay, tmp_path):
     if shutil.which("vim") is None:
         pytest.skip("vim is not installed")

@@ -2,18 +2,22 @@
 
 Commands live in the modules of this package, grouped by what they are for;
 each turns its arguments into a call of a core function and prints the result.
-Errors are translated in one place, :class:`RecorderGroup`: core errors
-(``recorder.errors.RecorderError``) and OS errors become one line on stderr and
-exit status 1, and anything else one line naming the log that holds its
-traceback; heavy libraries are imported inside the commands
-so that ``recorder --help`` starts fast.
+:data:`COMMANDS` names each command's module, which is imported only when that
+command runs (or a help page lists it), and heavy libraries are imported inside
+the commands, so that ``recorder status`` loads neither the exporters nor the
+redaction engine. Errors are translated in one place, :class:`RecorderGroup`:
+core errors (``recorder.errors.RecorderError``) and OS errors become one line on
+stderr and exit status 1, and anything else one line naming the log that holds
+its traceback.
 """
 
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 
 import click
 
@@ -77,20 +81,74 @@ def cli() -> None:
     turn it into imitation-learning datasets, with secrets redacted."""
 
 
-def _register() -> None:
-    from recorder.cli import browse, export, recording, scrub, setup
+# Every command: its name -> "module:function" in this package. Add a command here.
+COMMANDS: dict[str, str] = {
+    "start": "recording:start",
+    "stop": "recording:stop",
+    "status": "recording:status",
+    "pause": "recording:pause",
+    "resume": "recording:resume",
+    "task": "recording:task",
+    "note": "recording:note",
+    "sessions": "browse:sessions",
+    "show": "browse:show",
+    "search": "browse:search",
+    "config": "setup:config_cmd",
+    "hook": "setup:hook",
+    "completion": "setup:completion",
+    "service": "setup:service",
+    "doctor": "setup:doctor",
+    "scrub": "scrub:scrub",
+    "export": "export:export",
+    "review": "review:review",
+    "approve": "curate:approve",
+    "drop": "curate:drop",
+    "redact": "curate:redact",
+    "forget": "curate:forget",
+    "prune": "curate:prune",
+}
 
-    for module in (recording, browse, setup, scrub, export):
-        for command in module.COMMANDS:
+
+class LazyCommands(MutableMapping):
+    """``cli.commands``: a command's module is imported the first time it is looked up."""
+
+    def __init__(self, table: dict[str, str]):
+        self._table = table
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            if name not in self._table:
+                raise KeyError(name)
+            module, _, attr = self._table[name].partition(":")
+            command = getattr(importlib.import_module(f"recorder.cli.{module}"), attr)
             # -h everywhere, also when a command is invoked on its own (as tests do).
             command.context_settings.setdefault("help_option_names", HELP_OPTIONS)
-            cli.add_command(command)
+            self._loaded[name] = command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._table.pop(name, None)
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._table, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(set(self._table) | set(self._loaded))
 
 
-_register()
+cli.commands = LazyCommands(dict(COMMANDS))
 
 
 def main() -> None:
+    """The ``recorder`` entry point."""
+    from recorder.nopandas import keep_pandas_out
+
+    keep_pandas_out()
     try:
         cli.main(prog_name="recorder")
     except KeyboardInterrupt:

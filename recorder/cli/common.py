@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from recorder.paths import Layout, layout, private_umask
+
+# A session name offered for completion: nothing the terminal could read as a control.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
 
 
 def home() -> Layout:
@@ -21,6 +25,17 @@ def fmt_duration(ms: int | None) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def fmt_bytes(n: float) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as du -h --si)."""
+    if n < 1000:
+        return f"{int(n)} bytes"
+    for unit in ("KB", "MB", "GB"):
+        n /= 1000
+        if n < 1000 or unit == "GB":
+            break
+    return f"{n:.1f} {unit}"
 
 
 def fmt_local(ts: dt.datetime | None, offset_min: int | None = None) -> str:
@@ -59,3 +74,20 @@ def to_json(row) -> str:
     import json
 
     return json.dumps(row, default=json_value, ensure_ascii=False)
+
+
+def complete_session(ctx, param, incomplete: str) -> list:
+    """Tab completion of a SESSION argument: ``last``, then ids and plain names, newest
+    first. Names go to the terminal, so only those of word characters are offered (a
+    recorded name may hold escape sequences); completion never fails out loud."""
+    from click.shell_completion import CompletionItem
+
+    from recorder.eventlog import sessions_if_any
+
+    offered = ["last"]
+    for row in sessions_if_any():
+        offered.append(row["session_id"])
+        name = row["name"] or ""
+        if SAFE_NAME.fullmatch(name):
+            offered.append(name)
+    return [CompletionItem(v) for v in dict.fromkeys(offered) if v.startswith(incomplete)]

@@ -2,12 +2,15 @@
 
 Runs the recorder's own redaction engine, with the installation key and the
 rules from config.toml plus those given on the command line, so placeholders
-match the ones in recorded data. Nothing is sent anywhere. The engine (and
-RE2) is imported inside the command to keep ``recorder --help`` fast.
+match the ones in recorded data. Nothing is sent anywhere. Input is streamed
+(``recorder.redaction.scrubbing``), so memory stays bounded whatever its size.
+The engine (and RE2) is imported inside the command to keep ``recorder --help`` fast.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from pathlib import Path
 
@@ -43,14 +46,19 @@ def scrub(
     home directory ~. With --explain, print where each finding is and which
     rule found it, never the value.
     """
+    from recorder.redaction import scrubbing
+
     redactor = _redactor(rules, literals)
     total = 0
     for path in files or (STDIN,):
-        text = _read(path)
-        if explain:
-            total += _explain(redactor, "-" if path == STDIN else str(path), text)
-        else:
-            _write(redactor.redact(text).text)
+        with _open(path) as opened:
+            source = _refuse_binary(opened, path)
+            if explain:
+                total += _explain(redactor, "-" if path == STDIN else str(path), source)
+            else:
+                sys.stdout.flush()
+                scrubbing.scrub(redactor, source, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
     if explain:
         click.echo(f"{total} finding(s)", err=True)
 
@@ -67,6 +75,20 @@ def _redactor(rules: tuple[str, ...], literals: tuple[str, ...]):
     return build_redactor(lay, load_config(lay), literals, extra_rules)
 
 
+def _refuse_binary(source, path: Path):
+    """``source``, buffered; binary input (a NUL in its first bytes, git's test) is refused,
+    not scrubbed: writing it back would send raw bytes, escapes among them, to the terminal."""
+    if not hasattr(source, "peek"):
+        source = io.BufferedReader(source)
+    if b"\0" in source.peek(BINARY_SNIFF)[:BINARY_SNIFF]:
+        name = "standard input" if path == STDIN else str(path)
+        raise click.ClickException(f"{name} is binary (it holds NUL bytes); not scrubbed")
+    return source
+
+
+BINARY_SNIFF = 8000
+
+
 def _parse_rule(spec: str) -> dict[str, str]:
     name, sep, pattern = spec.partition("=")
     if not sep or not name.strip() or not pattern:
@@ -74,30 +96,22 @@ def _parse_rule(spec: str) -> dict[str, str]:
     return {"name": name.strip(), "pattern": pattern}
 
 
-def _read(path: Path) -> str:
-    data = sys.stdin.buffer.read() if path == STDIN else path.read_bytes()
-    return data.decode("utf-8", errors="replace")
+def _open(path: Path):
+    if path == STDIN:
+        return contextlib.nullcontext(sys.stdin.buffer)
+    return path.open("rb")
 
 
-def _write(text: str) -> None:
-    sys.stdout.flush()
-    sys.stdout.buffer.write(text.encode("utf-8", errors="replace"))
-    sys.stdout.buffer.flush()
+def _explain(redactor, name: str, source) -> int:
+    """One line per finding: name:line:column, offsets, rule, category, placeholder."""
+    from recorder.redaction.scrubbing import explain
 
-
-def _explain(redactor, source: str, text: str) -> int:
-    """One line per finding: source:line:column, offsets, rule, category, placeholder."""
-    findings = redactor.scan(text)
-    line, counted = 1, 0
-    for f in findings:
-        line += text.count("\n", counted, f.start)
-        counted = f.start
-        column = f.start - text.rfind("\n", 0, f.start)
+    count = 0
+    for at in explain(redactor, source):
+        f = at.finding
         click.echo(
-            f"{source}:{line}:{column}: {f.rule} ({f.category}) "
-            f"chars {f.start}-{f.end} -> {f.placeholder}"
+            f"{name}:{at.line}:{at.column}: {f.rule} ({f.category}) "
+            f"chars {at.start}-{at.end} -> {f.placeholder}"
         )
-    return len(findings)
-
-
-COMMANDS = [scrub]
+        count += 1
+    return count

@@ -1,4 +1,4 @@
-"""Commands that set the recorder up: config, hook, doctor."""
+"""Commands that set the recorder up: config, hook, completion, service, doctor."""
 
 from __future__ import annotations
 
@@ -37,6 +37,52 @@ def hook(shell: str) -> None:
 
 
 @click.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print tab completion for recorder; add `eval "$(recorder completion bash)"` to
+    ~/.bashrc (zsh: ~/.zshrc; fish: `recorder completion fish | source` in config.fish)."""
+    from click.shell_completion import get_completion_class
+
+    from recorder.cli import cli
+
+    script = get_completion_class(shell)(cli, {}, "recorder", "_RECORDER_COMPLETE")
+    click.echo(script.source())
+
+
+@click.group()
+def service() -> None:
+    """Record from login: a systemd user unit (a launchd agent on macOS) that runs
+    `recorder start --resume --foreground`, so a session survives a reboot."""
+
+
+@service.command("install")
+def service_install() -> None:
+    """Write the unit and enable it (or say what to do where there is no systemd)."""
+    from recorder.service import install
+
+    report = install(home().home)
+    if not report.installed:
+        raise click.ClickException(report.detail)
+    click.echo(report.detail)
+
+
+@service.command("uninstall")
+def service_uninstall() -> None:
+    """Disable the unit and remove it."""
+    from recorder.service import uninstall
+
+    click.echo(uninstall().detail)
+
+
+@service.command("status")
+def service_status() -> None:
+    """Whether the unit is installed, enabled and running."""
+    from recorder.service import status
+
+    click.echo(status().detail)
+
+
+@click.command()
 def doctor() -> None:
     """Check the environment and say what to fix."""
     from recorder.doctor import run_checks
@@ -48,6 +94,3 @@ def doctor() -> None:
         problems += check.level == "fail"
     if problems:
         raise SystemExit(1)
-
-
-COMMANDS = [config_cmd, hook, doctor]

@@ -36,6 +36,7 @@ from recorder.collectors.snapshots import (
     read_snapshot,
     stat_state,
 )
+from recorder.collectors.walk import walk_tree
 from recorder.errors import NotAFile
 from recorder.gitinfo import Repo, RepoFinder
 
@@ -265,12 +266,9 @@ class Tracker:
 
     def walk(self, root: str) -> Iterator[str]:
         """Every file below ``root`` that is not in an ignored directory (symlinks not followed)."""
-        for directory, dirnames, filenames in os.walk(root, onerror=_walk_error):
+        for directory, dirnames, filenames in walk_tree(root, onerror=_walk_error):
             dirnames[:] = [
-                name
-                for name in dirnames
-                if not os.path.islink(os.path.join(directory, name))
-                and not self.prune(os.path.join(directory, name))
+                name for name in dirnames if not self.prune(os.path.join(directory, name))
             ]
             for name in filenames:
                 yield os.path.join(directory, name)

@@ -34,6 +34,7 @@ from recorder.collectors.watcher import (
     QueueHandler,
     WatchHooks,
     is_watch_limit,
+    unsupported_watchdog_message,
     watch_limit_message,
 )
 from recorder.errors import SpoolError
@@ -199,6 +200,7 @@ class FileCollector:
 
     def _watch(self, root: str) -> bool:
         refused_before = self.hooks.limit_errors
+        watched_before = self.observer.watch_count()
         handler = QueueHandler(self.queue, self._root_event)
         try:
             self.watches[root] = self.observer.schedule(
@@ -215,6 +217,8 @@ class FileCollector:
         refused = self.hooks.limit_errors - refused_before
         if refused:
             self._warn(watch_limit_message(root, refused, self.hooks.unwatched))
+        elif self.observer.watch_count() == watched_before:
+            self._warn(unsupported_watchdog_message(root))
         return True
 
     def _reconcile_all(self) -> None:
@@ -296,7 +300,11 @@ class FileCollector:
         try:
             if self.observer is not None:
                 deadline = time.monotonic() + STOP_QUIET_S
-                while self.queue.quiet_for() < 2 * self.debounce_s and time.monotonic() < deadline:
+                # Until the kernel's queue is read (a loaded machine may not have run the
+                # reader thread yet) and no event came for two settling periods.
+                while time.monotonic() < deadline and (
+                    self.observer.unread() or self.queue.quiet_for() < 2 * self.debounce_s
+                ):
                     time.sleep(0.02)
                 self.observer.stop()
                 self.observer.join(timeout=10)

@@ -65,7 +65,7 @@ class ScratchSweeper:
             return
         read_to = min((pos for readable, pos in holders if readable), default=0)
         try:
-            fd = os.open(path, os.O_WRONLY)
+            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             return
         try:

@@ -9,6 +9,11 @@ secret-bearing files as a path and nothing else (they are never opened).
 
 ``read_snapshot`` never blocks and never follows a symlink: it opens with
 ``O_NOFOLLOW | O_NONBLOCK`` and checks that what it opened is a regular file.
+``O_NOFOLLOW`` guards only the last component of a path, so both it and
+``lstat_regular`` also check that the file opened is the one at the path asked
+for (``/proc/self/fd``): a directory swapped for a symlink (``sub -> /elsewhere``,
+``cfg -> ~/.ssh``) leads nowhere. Watched roots are resolved at start, so a
+file below one has exactly that path.
 """
 
 from __future__ import annotations
@@ -82,18 +87,34 @@ def stat_state(st: os.stat_result, kind: str, digest: str | None) -> FileState:
 
 
 def lstat_regular(path: str) -> os.stat_result:
-    """``lstat`` of a regular file; NotAFile for anything else (absent, symlink, fifo, dir)."""
+    """``lstat`` of a regular file; NotAFile for anything else (absent, symlink, fifo, dir,
+    or reached through a symlinked directory)."""
     try:
-        st = os.lstat(path)
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NotAFile("absent") from None
     except OSError as exc:
         if exc.errno in (errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP):
             raise NotAFile("absent") from None
         raise NotAFile(f"unreadable: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise NotAFile("symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFile("symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file")
+        _check_opened_at(fd, path)
+    finally:
+        os.close(fd)
     return st
+
+
+def _check_opened_at(fd: int, path: str) -> None:
+    """NotAFile unless ``fd`` is the file at ``path`` itself, not one a symlinked parent led to."""
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        raise NotAFile("absent") from None
+    if opened != path:
+        raise NotAFile("outside the watched tree")
 
 
 def read_snapshot(path: str, cap: int, redactor=None) -> Snapshot:
@@ -111,6 +132,7 @@ def read_snapshot(path: str, cap: int, redactor=None) -> Snapshot:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotAFile("not a regular file")
+        _check_opened_at(fd, path)
         if st.st_size > cap:
             return Snapshot(stat_state(st, LARGE, _hash_fd(fd, st.st_size)), None)
         try:

@@ -1,8 +1,10 @@
 """The terminal-output collector: what each command printed in a tmux pane.
 
-A hooked shell inside tmux registers its pane once per session by writing
-``state/pane.<socket>_<pane>`` (socket path, pane id, shell id; see the hooks).
-This collector, a thread of the daemon, polls that directory, starts
+A hooked shell inside tmux registers its pane when it starts and once per session by
+writing ``state/pane.<socket>_<pane>`` (socket path, pane id, shell id, shell pid; see
+the hooks). Registrations outlive a session, so that a session pipes every hooked pane
+from its start: a pane idle at a prompt drawn before the session keeps the output of
+its first command. This collector, a thread of the daemon, polls that directory, starts
 ``pipe-pane -o`` (through libtmux) for every registered pane so that tmux
 appends the pane's raw output to ``spool/tmux.pane-<key>.v1.raw``, parses those
 files incrementally with :class:`recorder.collectors.terminal.PaneStream` and
@@ -10,8 +12,8 @@ writes a ``cmd.output`` record per command to its own JSONL spool file.
 
 Raw pane bytes are not redacted, so they do not linger: the parsed part of a
 raw file is freed (a punched hole) at once, and the file is deleted when its
-pane closes or the collector stops (which also closes the pipes and, when the session is over, removes the registrations; the
-shells register again in the next session).
+pane closes or the collector stops (which also closes the pipes, and removes the
+registrations of panes or shells that are gone).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from recorder import records as R
 from recorder.collectors import CollectorContext
 from recorder.collectors.terminal import CommandOutput, PaneStream
 from recorder.errors import SpoolError
-from recorder.paths import Layout
+from recorder.paths import Layout, open_private
 from recorder.spool import RAW_SUFFIX, SpoolWriter, scrub_ingested, spool_name
 
 log = logging.getLogger("recorder.tmux")
@@ -78,6 +80,13 @@ class TmuxCollector:
     # -- lifecycle ----------------------------------------------------------------
 
     def start(self) -> None:
+        # The panes known already are piped before `recorder start` returns.
+        with self._lock:
+            try:
+                self.poll()
+            except Exception as exc:  # as in _run: keep collecting, report it in status
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("tmux collector cycle failed")
         self._thread = threading.Thread(target=self._run, name="tmux", daemon=True)
         self._thread.start()
 
@@ -87,11 +96,13 @@ class TmuxCollector:
             self._thread.join(timeout=5.0)
             self._thread = None
         with self._lock:
+            alive = {tap.key for tap in self.taps.values() if _pane_alive(tap)}
             for tap in list(self.taps.values()):
                 self._detach(tap, close_pipe=True)
             if not self._session_goes_on():
                 for reg in _registrations(self.lay):
-                    reg.unlink(missing_ok=True)
+                    if reg.name not in alive:
+                        reg.unlink(missing_ok=True)  # its shell registers again if it runs
             self._flush()
             self.writer.close()
 
@@ -145,6 +156,9 @@ class TmuxCollector:
             return
         if len(lines) < 2 or not lines[1].startswith("%"):
             return
+        if len(lines) >= 4 and not _process_alive(lines[3]):
+            reg.unlink(missing_ok=True)  # its shell is gone (the pane id may be another's now)
+            return
         socket, pane = lines[0], lines[1]
         key = reg.name[len(REGISTRATION_PREFIX) :]
         raw = _raw_path(self.lay, key)
@@ -164,8 +178,12 @@ class TmuxCollector:
             import libtmux
 
             tap.server = libtmux.Server(socket_path=socket)
+            if raw.is_symlink():
+                return f"refusing to write {raw}: it is a symlink"
             if raw.exists():
                 return None
+            # Created here, 0600 and not through a symlink; `cat >>` then appends to it.
+            os.close(open_private(raw, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
             command = f"umask 077; exec cat >> {shlex.quote(str(raw))}"
             result = tap.server.cmd("pipe-pane", "-o", "-t", pane, command)
         except Exception as exc:  # libtmux raises its own tree, and OSError
@@ -224,6 +242,16 @@ def _record(out: CommandOutput) -> dict[str, Any]:
 
 def _registrations(lay: Layout) -> list[Path]:
     return sorted(lay.state.glob(REGISTRATION_PREFIX + "*"))
+
+
+def _process_alive(pid_text: str) -> bool:
+    try:
+        os.kill(int(pid_text), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _pane_alive(tap: PaneTap) -> bool:

@@ -16,14 +16,20 @@ Only the events that can change content are requested from the kernel (create,
 modify, attribute, close-after-write, move, delete): read-only opens produce
 nothing at all. The handler only marks paths in the :class:`ChangeQueue`.
 
-Relies on watchdog >= 7.1's ``InotifyWatchGroup`` / ``InotifyFD`` internals.
+Relies on the internals of watchdog 7.1.1's ``InotifyWatchGroup`` (its tree of
+``DirNode`` by watch descriptor) and ``InotifyFD``; they changed in a patch release
+(7.1.0 kept two flat dictionaries), so pyproject.toml pins watchdog exactly, and the
+collector reports a tree it could not watch at all (``watched_dirs`` 0) as failed.
 """
 
 from __future__ import annotations
 
+import array
 import errno
+import fcntl
 import logging
 import os
+import termios
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,10 +47,16 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers.api import DEFAULT_OBSERVER_TIMEOUT, BaseObserver
-from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
+from watchdog.observers.inotify import (
+    _INVALID_WD,
+    InotifyEmitter,
+    InotifyObserver,
+    InotifyWatchGroup,
+)
 from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, InotifyFD, Mask
 
 from recorder.collectors.debounce import ChangeQueue
+from recorder.collectors.walk import walk_tree
 
 log = logging.getLogger("recorder.files")
 
@@ -107,13 +119,17 @@ class PrunedWatchGroup(InotifyWatchGroup):
         self._add_callback(path)
         if not (self.is_recursive and os.path.isdir(path)):
             return
-        for root, dirnames, _ in os.walk(path, followlinks=False):
+        for root, dirnames, _ in walk_tree(path):
             kept = [d for d in dirnames if not self._pruned(os.path.join(root, d))]
             dirnames[:] = kept
             for dirname in kept:
                 self._add_callback(os.path.join(root, dirname))
 
     def _add_callback(self, path: bytes) -> None:
+        # watchdog's own version logs and forgets a refused watch; this one counts it.
+        existing = self._find_node_by_path(path)
+        if existing is not None and existing.wd != _INVALID_WD:
+            return
         try:
             wd = self._inotify_fd.add_callback(path, self.event_mask, self._callback, self._id)
         except OSError as exc:
@@ -122,26 +138,35 @@ class PrunedWatchGroup(InotifyWatchGroup):
             if path == self.path:
                 raise
             return
-        self._active_callbacks_by_path[path] = wd
-        self._active_callbacks_by_watch[wd] = path
+        if self._insert_node(path, wd) is None:
+            self._inotify_fd.remove_callbacks([(wd, self._id)])
 
     def _recursive_simulate(self, src_path: bytes) -> list[InotifyEvent]:
         # Creations inside a directory that appeared (mkdir -p a/b; a copy; a checkout), for the
-        # watched part of it only.
+        # watched part of it only. Walks the watch tree beside the directory tree, so that each
+        # level costs one dictionary lookup, not a path resolution.
+        start = self._find_node_by_path(src_path)
+        if start is None or start.wd == _INVALID_WD:
+            return []
+        nodes = {src_path: start}
         events = []
-        for root, dirnames, filenames in os.walk(src_path, followlinks=False):
-            wd_root = self._active_callbacks_by_path.get(root)
-            if wd_root is None:
+        for root, dirnames, filenames in walk_tree(src_path):
+            node = nodes.pop(root, None)
+            if node is None:
                 dirnames[:] = []
                 continue
-            dirnames[:] = [
-                d for d in dirnames if os.path.join(root, d) in self._active_callbacks_by_path
-            ]
+            kept = []
             for dirname in dirnames:
+                child = node.children.get(dirname)
+                if child is not None and child.wd != _INVALID_WD:
+                    kept.append(dirname)
+                    nodes[os.path.join(root, dirname)] = child
+            dirnames[:] = kept
+            for dirname in kept:
                 mask = Mask(InotifyConstants.IN_CREATE | InotifyConstants.IN_ISDIR)
-                events.append(InotifyEvent(wd_root, mask, 0, dirname))
+                events.append(InotifyEvent(node.wd, mask, 0, dirname))
             for filename in filenames:
-                events.append(InotifyEvent(wd_root, InotifyConstants.IN_CREATE, 0, filename))
+                events.append(InotifyEvent(node.wd, InotifyConstants.IN_CREATE, 0, filename))
         return events
 
     def on_queue_overflow(self) -> None:
@@ -151,7 +176,7 @@ class PrunedWatchGroup(InotifyWatchGroup):
 
     @property
     def watch_count(self) -> int:
-        return len(self._active_callbacks_by_path)
+        return len(self._nodes_by_wd)
 
 
 class PrunedEmitter(InotifyEmitter):
@@ -187,6 +212,17 @@ class PrunedObserver(InotifyObserver):
 
     def watch_count(self) -> int:
         return sum(getattr(e, "watch_count", 0) for e in list(self.emitters))
+
+    def unread(self) -> bool:
+        """Whether inotify events wait in the kernel, or between watchdog's reader and
+        dispatcher threads (``InotifyFD``'s raw queue): not yet seen by the handler."""
+        reader = self._inotify_fd
+        waiting = array.array("i", [0])
+        try:
+            fcntl.ioctl(reader._inotify_fd, termios.FIONREAD, waiting)
+        except OSError:
+            return False
+        return waiting[0] > 0 or not reader._raw_queue.empty()
 
 
 class QueueHandler(FileSystemEventHandler):
@@ -226,6 +262,16 @@ def watch_limit_message(root: str, refused: int, examples: list[str]) -> str:
         f"`sudo sysctl {WATCH_LIMIT_SYSCTL}=524288` (and in /etc/sysctl.d/ to keep it); "
         "the rest of the tree is still recorded, and saves in the unwatched directories "
         "are found at the next start."
+    )
+
+
+def unsupported_watchdog_message(root: str) -> str:
+    from importlib.metadata import version
+
+    return (
+        f"no directory under {root} could be watched with watchdog {version('watchdog')}: "
+        "this recorder is built against watchdog 7.1.1 (pyproject.toml pins it); saves are "
+        "found only when a session starts. Run `pip install watchdog==7.1.1`."
     )
 
 

@@ -29,6 +29,7 @@ from recorder.errors import ConfigError, LeakFound, RuleError
 from recorder.redaction.known import KnownValues
 from recorder.redaction.matcher import CompiledRule, compile_rule, rule_spans
 from recorder.redaction.personal import PersonalInfo, personal_rules
+from recorder.redaction.remembered import RememberedValues
 from recorder.redaction.rules import REMOTE_HOST_RULES, RULES, RULESET_VERSION, Rule
 from recorder.redaction.user_rules import user_rules_digest, user_rules_from
 
@@ -37,8 +38,8 @@ HOME_PLACEHOLDER = "~"
 _SEPARATOR = b"\n\x00\n"
 _SEPARATOR_TEXT = _SEPARATOR.decode()
 _BATCH_BYTES = 4 << 20
-_CHUNK = 16 << 10
-_STREAM_BLOCK = 1 << 20
+_CHUNK = 8 << 10
+STREAM_BLOCK = 1 << 20
 _MADE_LIMIT = 4096
 _HOLD_LINES = 8
 _KEY_HOLD = 64 << 10  # a private key block is far shorter
@@ -74,11 +75,19 @@ class Redactor:
         literals: Sequence[str] = (),
         user_rules: Sequence[Mapping] = (),
         personal: bool | PersonalInfo = True,
+        remembered: RememberedValues | None = None,
+        review_rules: Sequence[Rule] = (),
+        review_digest: str = "",
+        builtin: bool = True,
     ):
+        """``review_rules``: rules added at review (``redaction.review_rules``), their
+        ``review_digest`` joining the rule set version; ``builtin=False``: only the rules
+        given (the review step rewrites recorded text with one new rule)."""
         if not isinstance(key, bytes | bytearray) or len(key) < 16:
             raise ConfigError("the redaction key must be at least 16 bytes")
         self._key = bytes(key)
-        table = _table(personal) + user_rules_from(literals, user_rules)
+        table = _table(personal) if builtin else []
+        table = table + user_rules_from(literals, user_rules) + list(review_rules)
         names = [r.name for r in table]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -94,12 +103,16 @@ class Redactor:
             i for i, c in enumerate(self._rules) if c.rule.multiline and not c.rule.keywords
         ]
         self._placeholders = re2.compile(PLACEHOLDER_PATTERN)
-        self._known = KnownValues(self._rules)
+        self._known = KnownValues(self._rules, report_forgotten=remembered is not None)
+        self._remembered = remembered  # known values of earlier runs, as keyed hashes
+        self._rule_index = {c.rule.name: i for i, c in enumerate(self._rules)}
         self._made: dict[tuple[int, bytes], str] = {}  # placeholders of recent values
         self._ranks = [c.rank for c in self._rules]
         self.ruleset_version = RULESET_VERSION
         if literals or user_rules:
             self.ruleset_version += "+u" + user_rules_digest(literals, user_rules)
+        if review_digest:
+            self.ruleset_version += "+r" + review_digest
 
     @property
     def rules(self) -> list[tuple[str, str]]:
@@ -128,11 +141,29 @@ class Redactor:
             for lo, hi in runs:
                 hits.extend((s, e, i) for s, e in rule_spans(c, data, raw, lo, hi))
         if hits:
-            self._known.learn(data, hits, self._ranks)
+            added = self._known.learn(data, hits, self._ranks)
+            if self._remembered is not None:
+                self._remember(added)
+        if self._remembered is not None and self._remembered.pending:
+            self._recall(data)
         if self._known:
             found = {(s, e) for s, e, _ in hits}
             hits += [h for h in self._known.find(data) if (h[0], h[1]) not in found]
         return hits
+
+    def _remember(self, added: list[tuple[bytes, int]]) -> None:
+        remembered, known = self._remembered, self._known
+        for value, i in added:
+            remembered.remember(value, self._rules[i].rule.name)
+        while known.forgotten:
+            remembered.forgotten(known.forgotten.pop())
+
+    def _recall(self, data: bytes) -> None:
+        """Values of earlier runs among ``data``'s tokens go back into memory."""
+        for value, rule in self._remembered.find(data):
+            i = self._rule_index.get(rule)
+            if i is not None:
+                self._known.adopt(value, i)
 
     def _hits(self, data: bytes) -> list[Hit]:
         hits = self._scan(data)
@@ -241,43 +272,66 @@ class Redactor:
         data = text.encode("utf-8", "replace")
         return self._apply(text, data, self._hits(data))
 
-    def redact_stream(self, source: BinaryIO, block: int = _STREAM_BLOCK) -> Iterator[str]:
-        """``redact`` of a byte stream, piece by piece, in memory bounded by ``block``: the
-        text is cut after a newline, holding back the last lines of each block (where a
-        value over several lines, a netrc entry, may start) and an unfinished private key
-        (up to 64 KB of it) for the next block."""
-        carry = b""
-        while True:
-            data = source.read(block)
-            text = carry + data
-            if not data:
-                if text:
-                    yield self.redact(text.decode("utf-8", "replace")).text
-                return
-            cut = _stream_cut(text, block)
-            if cut <= 0:
-                carry = text
-                continue
-            yield self.redact(text[:cut].decode("utf-8", "replace")).text
-            carry = text[cut:]
+    def redact_bytes(self, data: bytes) -> bytes:
+        """``redact`` of valid UTF-8 ``data``, as bytes and without findings: what a stream
+        needs (no decoding, no positions)."""
+        hits = self._hits(data) if data else []
+        if not hits:
+            return data
+        pieces: list[bytes] = []
+        prev = 0
+        for s, e, i in hits:
+            value = data[s:e]
+            placeholder = self._placeholder(self._known.rule_of(value, i), value)
+            pieces += (data[prev:s], placeholder.encode())
+            prev = e
+        pieces.append(data[prev:])
+        return b"".join(pieces)
+
+    def redact_stream(self, source: BinaryIO, block: int = STREAM_BLOCK) -> Iterator[str]:
+        """``redact`` of a byte stream, piece by piece, in memory bounded by ``block``
+        (see :func:`stream_blocks`)."""
+        for piece in stream_blocks(source, block):
+            yield self.redact(piece.decode("utf-8", "replace")).text
 
     def redact_json(self, text: str) -> RedactionResult:
         """``text`` (a JSON document, such as an event's ``extra``) with every string in it,
         keys too, redacted, and still JSON; findings are counted, positions are not kept.
         Text that is not JSON is redacted as text."""
-        try:
-            document = json.loads(text)
-        except (ValueError, RecursionError):
-            return self.redact(text)
-        strings: list[str] = []
-        _json_strings(document, strings)
-        results = self.redact_many(strings)
-        if not any(r.findings for r in results):
-            return RedactionResult(text, [])
-        redacted = dict(zip(strings, (r.text for r in results), strict=True))
-        findings = [f._replace(start=0, end=0) for r in results for f in r.findings]
-        document = _json_replace(document, redacted)
-        return RedactionResult(json.dumps(document, ensure_ascii=False), findings)
+        return self.redact_json_dirty([text]).get(0) or RedactionResult(text, [])
+
+    def redact_json_dirty(self, texts: Sequence[str]) -> dict[int, RedactionResult]:
+        """``redact_json`` of just the documents a rule matches, by index (as ``redact_dirty``):
+        the strings of every document are redacted in one batch pass, each distinct string
+        once, and only a document with a finding is parsed again and rebuilt."""
+        strings_of: dict[int, list[str]] = {}
+        not_json: list[int] = []
+        for k, text in enumerate(texts):
+            if not text:
+                continue
+            try:
+                document = json.loads(text)
+            except (ValueError, RecursionError):
+                not_json.append(k)
+                continue
+            found: list[str] = []
+            _json_strings(document, found)
+            if found:
+                strings_of[k] = found
+        distinct = list(dict.fromkeys(s for found in strings_of.values() for s in found))
+        dirty = {distinct[i]: r for i, r in self.redact_dirty(distinct).items() if r.findings}
+        out: dict[int, RedactionResult] = {}
+        for k, found in strings_of.items():
+            hit = [s for s in found if s in dirty]
+            if not hit:
+                continue
+            redacted = {s: dirty[s].text for s in hit}
+            findings = [f._replace(start=0, end=0) for s in hit for f in dirty[s].findings]
+            document = _json_replace(json.loads(texts[k]), redacted)
+            out[k] = RedactionResult(json.dumps(document, ensure_ascii=False), findings)
+        for i, result in self.redact_dirty([texts[k] for k in not_json]).items():
+            out[not_json[i]] = result
+        return out
 
     def redact_many(self, texts: Sequence[str | None]) -> list[RedactionResult | None]:
         """``redact`` over a batch, scanned a few megabytes at a time (a text repeated in the
@@ -451,6 +505,27 @@ def _json_replace(node: Any, redacted: dict[str, str]) -> Any:
     return node
 
 
+def stream_blocks(source: BinaryIO, block: int = STREAM_BLOCK) -> Iterator[bytes]:
+    """A byte stream cut into pieces that may be redacted one at a time: each ends after a
+    newline, holding back the last lines of a block (where a value over several lines, a
+    netrc entry, may start) and an unfinished private key (up to 64 KB of it) for the next.
+    A line longer than four blocks is cut at a character boundary."""
+    carry = b""
+    while True:
+        data = source.read(block)
+        text = carry + data if carry else data
+        if not data:
+            if text:
+                yield text
+            return
+        cut = _stream_cut(text, block)
+        if cut <= 0:
+            carry = text
+            continue
+        yield text[:cut]
+        carry = text[cut:]
+
+
 def _stream_cut(text: bytes, block: int) -> int:
     """Where a block of a stream may end: after a newline, ``_HOLD_LINES`` lines before its
     end, and before a private key that has begun but not ended (unless that is too long)."""
@@ -458,7 +533,7 @@ def _stream_cut(text: bytes, block: int) -> int:
     for _ in range(_HOLD_LINES + 1):
         cut = text.rfind(b"\n", 0, cut)
         if cut < 0:
-            return -1 if len(text) < 4 * block else len(text)
+            return -1 if len(text) < 4 * block else _char_boundary(text)
     cut += 1
     begin = text.rfind(b"-----BEGIN", 0, cut)
     if (
@@ -468,6 +543,21 @@ def _stream_cut(text: bytes, block: int) -> int:
     ):
         cut = text.rfind(b"\n", 0, begin) + 1
     return cut
+
+
+def _char_boundary(text: bytes) -> int:
+    """The end of ``text`` less a UTF-8 character it cuts short."""
+    end = len(text)
+    for back in range(1, 4):
+        if end - back < 0:
+            break
+        byte = text[end - back]
+        if byte < 0x80:
+            return end
+        if byte >= 0xC0:  # a lead byte: is its character whole?
+            size = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return end if back >= size else end - back
+    return end
 
 
 def _chunks(data: bytes) -> Iterator[tuple[int, int]]:

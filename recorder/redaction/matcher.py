@@ -22,6 +22,8 @@ from recorder.redaction.rules import CATEGORIES, Rule
 _VALUE_GROUP = re2.compile(r"secret\d*")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _BEFORE = 256
+_ANCHOR = getattr(re2, "_Anchor", None)
+UNANCHORED = None if _ANCHOR is None else _ANCHOR.UNANCHORED
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class CompiledRule:
     rank: int
     extend: frozenset[int]
     search: Callable[[bytes, int, int], list[tuple[int, int]] | None]
+    match: Callable[[Any, bytes, int, int], list[tuple[int, int]]]  # see ``raw_matcher``
     # Lines without a match of ``gate`` hold no value of this rule (see ``_GATES``).
     gate: Callable[[bytes, int, int], list[tuple[int, int]] | None] | None = None
 
@@ -53,10 +56,27 @@ def compile_pattern(pattern: str, max_mem: int = 0):
     try:
         return re2.compile(pattern, _options(max_mem))
     except re2.error as exc:
-        message = exc.args[0] if exc.args else exc
-        if isinstance(message, bytes):
-            message = message.decode("utf-8", "replace")
-        raise RuleError(str(message)) from None
+        raise _rule_error(exc) from None
+
+
+def compile_uncached(pattern: str, max_mem: int = 0):
+    """``compile_pattern`` outside ``re2``'s cache of compiled patterns, which keeps the
+    last 128 alive (with their DFA memory): for patterns replaced often, such as the
+    known values' search, whose memory must go with the last reference."""
+    make = getattr(re2, "_Regexp", None)
+    if make is None:
+        return compile_pattern(pattern, max_mem)
+    try:
+        return make(pattern, _options(max_mem))
+    except re2.error as exc:
+        raise _rule_error(exc) from None
+
+
+def _rule_error(exc: Exception) -> RuleError:
+    message = exc.args[0] if exc.args else exc
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return RuleError(str(message))
 
 
 def char_set(spec: str) -> frozenset[int]:
@@ -118,29 +138,34 @@ def compile_rule(rule: Rule, *, gated: bool = True) -> CompiledRule:
         rank=CATEGORIES.index(rule.category),
         extend=char_set(rule.extend_left),
         search=searcher(regex),
+        match=raw_matcher(regex),
         gate=searcher(compile_pattern(gate)) if gate else None,
     )
 
 
 def searcher(regex) -> Callable[[bytes, int, int], list[tuple[int, int]] | None]:
-    """``search(data, pos, end)`` giving the spans of every group, or None when nothing matches.
+    """``search(data, pos, end)`` giving the spans of every group, or None when nothing matches."""
+    match = raw_matcher(regex)
 
-    Calls RE2 directly when the binding allows it (twice as fast as its ``search``)."""
+    def search(data: bytes, pos: int, end: int):
+        spans = match(UNANCHORED, data, pos, end)
+        return None if spans[0][0] < 0 else spans
+
+    return search
+
+
+def raw_matcher(regex) -> Callable[[Any, bytes, int, int], list[tuple[int, int]]]:
+    """``match(UNANCHORED, data, pos, end)``: the spans of every group, the first one
+    (-1, -1) when nothing matches. RE2's own call when the binding allows it (twice as
+    fast as its ``search``, and no Python frame per match)."""
     raw = getattr(regex, "_regexp", None)
-    anchor = getattr(re2, "_Anchor", None)
-    if raw is not None and anchor is not None and hasattr(raw, "Match"):
-        match, unanchored = raw.Match, anchor.UNANCHORED
-
-        def fast(data: bytes, pos: int, end: int):
-            spans = match(unanchored, data, pos, end)
-            return None if spans[0][0] < 0 else spans
-
-        return fast
+    if raw is not None and UNANCHORED is not None and hasattr(raw, "Match"):
+        return raw.Match
     groups = regex.groups
 
-    def portable(data: bytes, pos: int, end: int):
+    def portable(_anchor, data: bytes, pos: int, end: int):
         m = regex.search(data, pos, end)
-        return None if m is None else [m.span(g) for g in range(groups + 1)]
+        return [(-1, -1)] if m is None else [m.span(g) for g in range(groups + 1)]
 
     return portable
 
@@ -193,7 +218,7 @@ def _spans(
     times per batch, mostly for matches that a check then rejects."""
     out: list[tuple[int, int]] = []
     pos = lo
-    search = c.search
+    match, anchor = c.match, UNANCHORED
     groups = c.value_groups
     extend = c.extend
     word_start = c.rule.word_start
@@ -201,10 +226,10 @@ def _spans(
     name_group = c.name_group
     size = len(data)
     while pos <= hi:
-        spans = search(data, pos, hi)
-        if spans is None:
-            break
+        spans = match(anchor, data, pos, hi)
         whole = spans[0]
+        if whole[0] < 0:
+            break
         if raw is not None:
             raw.append(whole)
         span = whole

@@ -303,6 +303,7 @@ __recorder_state() { # should the next command be recorded? Reads the state file
         __recorder_offkey=${RECORDER_DISABLED:-0}:$home
     case ${RECORDER_DISABLED-} in '' | 0) ;; *) return 0 ;; esac
     [[ -n $home ]] || return 0
+    __recorder_tmux_marks
     { IFS= read -r sid <"$home/state/recording"; } 2>&"$__recorder_null"
     [[ -n $sid && ! -e $home/state/paused ]] || return 0
     if [[ $sid != "$__recorder_sid" || $home != "$__recorder_home" ]]; then
@@ -320,17 +321,26 @@ __recorder_state() { # should the next command be recorded? Reads the state file
     # __recorder_start).
     __recorder_active=$home/state/active.$sid
     __recorder_on=1
-    if [[ -n ${TMUX-} && -n ${TMUX_PANE-} ]]; then
-        __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
-        if [[ $__recorder_pane_sid != "$sid" ]]; then
-            local sock=${TMUX%%,*}
-            __recorder_private_umask
-            { printf '%s\n%s\n%s\n' "$sock" "$TMUX_PANE" "$__recorder_id" \
-                >"$home/state/pane.${sock//[!A-Za-z0-9]/_}_${TMUX_PANE#%}"; } 2>/dev/null &&
-                __recorder_pane_sid=$sid
-            umask "$__recorder_um"
-        fi
+    if [[ -n $__recorder_markc && $__recorder_pane_sid != "$sid" ]]; then
+        __recorder_register_pane "$home" && __recorder_pane_sid=$sid
     fi
+}
+
+__recorder_tmux_marks() { # in tmux, PS0 marks where each command's output begins (OSC 133 C)
+    # Also while not recording: PS0 is drawn before the DEBUG trap reads the state, so the
+    # first command of a session that started while its prompt was shown needs the mark
+    # already. Only a recorded command gets its end mark (D); a C alone cuts nothing.
+    [[ -z ${TMUX-} || -z ${TMUX_PANE-} ]] || __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
+}
+
+__recorder_register_pane() { # $1: the home. Tells the tmux collector that this pane runs a
+    # hooked shell: it pipes the pane from a session's start (the file outlives a session).
+    local sock=${TMUX%%,*} ok=0
+    __recorder_private_umask
+    { printf '%s\n%s\n%s\n%s\n' "$sock" "$TMUX_PANE" "$__recorder_id" "$$" \
+        >"$1/state/pane.${sock//[!A-Za-z0-9]/_}_${TMUX_PANE#%}"; } 2>/dev/null || ok=1
+    umask "$__recorder_um"
+    return $ok
 }
 
 __recorder_close() { # close the descriptors whose numbers are in the variables named by $@
@@ -345,6 +355,7 @@ __recorder_close() { # close the descriptors whose numbers are in the variables 
 __recorder_open() { # (re)open the spool file of this shell in the home, and its scratch file
     __recorder_close __recorder_fd
     __recorder_path=$__recorder_home/spool/shell.$__recorder_id.v1.jsonl
+    [[ ! -L $__recorder_path ]] || return 1 # never written through a planted symlink
     __recorder_private_umask
     { exec {__recorder_fd}>>"$__recorder_path"; } 2>/dev/null || __recorder_fd=''
     umask "$__recorder_um"
@@ -362,11 +373,12 @@ __recorder_scratch_reset() { # a new, empty scratch file, opened once to write a
     # recorded, a change of home) the file is emptied and left for the daemon to delete, and
     # a new one is taken: a scratch file is never written again from its start, so the
     # position the daemon reads is never stale.
-    [[ -z $__recorder_scratch || ! -e $__recorder_scratch ]] ||
+    [[ -z $__recorder_scratch || ! -e $__recorder_scratch || -L $__recorder_scratch ]] ||
         { : >"$__recorder_scratch"; } 2>&"$__recorder_null"
     __recorder_close __recorder_sw __recorder_sr
     __recorder_scratch_k=$((__recorder_scratch_k + 1))
     __recorder_scratch=$__recorder_home/state/.cmd.$__recorder_id.$__recorder_scratch_k
+    [[ ! -L $__recorder_scratch ]] || return 1
     __recorder_private_umask
     { exec {__recorder_sw}>"$__recorder_scratch"; } 2>/dev/null &&
         { exec {__recorder_sr}<"$__recorder_scratch"; } 2>/dev/null
@@ -471,6 +483,14 @@ __recorder_install() {
         trap "$__recorder_dispatch" DEBUG
     fi
     __recorder_hook_prompt
+    # Known to the tmux collector before any command: a session started later pipes this
+    # pane at once, so its first command keeps its output.
+    local home=${RECORDER_HOME:-${__recorder_default_home-}}
+    if [[ -n ${TMUX-} && -n ${TMUX_PANE-} && -n $home && ${RECORDER_DISABLED:-0} == 0 ]]; then
+        __recorder_tmux_marks
+        [[ ! -d $home/state ]] || __recorder_register_pane "$home"
+    fi
+    return 0
 }
 
 if [[ -n ${BASH_VERSION-} && $- == *i* ]] && ((BASH_VERSINFO[0] >= 5)); then

@@ -164,15 +164,19 @@ __recorder_state() { # should the next command be recorded? Reads the state file
     __recorder_on=1
     if [[ -n ${TMUX-} && -n ${TMUX_PANE-} ]]; then
         __recorder_markc=$'\e]133;C;recorder='$__recorder_id:
-        if [[ $__recorder_pane_sid != $sid ]]; then
-            local sock=${TMUX%%,*}
-            __recorder_private_umask
-            { print -rl -- $sock $TMUX_PANE $__recorder_id \
-                >|$home/state/pane.${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null &&
-                __recorder_pane_sid=$sid
-            umask $__recorder_um
-        fi
+        [[ $__recorder_pane_sid == $sid ]] || { __recorder_register_pane $home && __recorder_pane_sid=$sid }
     fi
+}
+
+__recorder_register_pane() { # $1: the home. Tells the tmux collector that this pane runs a
+    # hooked shell: it pipes the pane from a session's start (the file outlives a session).
+    emulate -L zsh
+    local sock=${TMUX%%,*} ok=0
+    __recorder_private_umask
+    { print -rl -- $sock $TMUX_PANE $__recorder_id $$ \
+        >|$1/state/pane.${sock//[^A-Za-z0-9]/_}_${TMUX_PANE#%} } 2>/dev/null || ok=1
+    umask $__recorder_um
+    return $ok
 }
 
 __recorder_open() { # (re)open the spool file of this shell in the current home
@@ -183,6 +187,7 @@ __recorder_open() { # (re)open the spool file of this shell in the current home
     fi
     __recorder_path=$__recorder_home/spool/shell.$__recorder_id.v1.jsonl
     local fd
+    [[ ! -L $__recorder_path ]] || return 1 # never written through a planted symlink
     __recorder_private_umask
     { exec {fd}>>$__recorder_path } 2>/dev/null
     local ok=$?
@@ -237,6 +242,13 @@ __recorder_install() {
     # First in both lists: precmd sees $? before any other hook (zsh restores it for each).
     precmd_functions=(__recorder_precmd ${precmd_functions:#__recorder_precmd})
     preexec_functions=(__recorder_preexec ${preexec_functions:#__recorder_preexec})
+    # Known to the tmux collector before any command: a session started later pipes this
+    # pane at once, so its first command keeps its output.
+    local home=${RECORDER_HOME:-${__recorder_default_home-}}
+    if [[ -n ${TMUX-} && -n ${TMUX_PANE-} && -n $home && -d $home/state ]]; then
+        __recorder_register_pane $home
+    fi
+    return 0
 }
 
 if [[ -n ${ZSH_VERSION-} && -o interactive ]]; then
