@@ -111,6 +111,17 @@ def changes_of(rows: list[dict]) -> list[tuple]:
     return [_brief(r) for r in rows if r["event_type"] not in ("reconcile", "burst")]
 
 
+def widen_debounce(run_cli, ms: int = 1000) -> None:
+    """Set record.debounce_ms for this home before its start. A test that writes many files
+    in a tight loop needs it when what it checks is that they settle together: a loaded
+    machine may pause the loop for longer than the default 100 ms window."""
+    from recorder.paths import layout
+
+    run_cli("config")  # creates config.toml with the researcher id
+    config = layout().config
+    config.write_text(config.read_text() + f"[record]\ndebounce_ms = {ms}\n")
+
+
 class WatchedRepo:
     """A git repository with f.py (a, b, c) and README.md, to be watched by a recorder."""
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from commandkit import wait_commands
-from filekit import git, make_repo, wait_for_events, wait_ready
+from filekit import git, make_repo, wait_for_events, wait_ready, widen_debounce
 from test_privacy_at_rest import token
 
 from recorder.paths import layout
@@ -27,6 +27,7 @@ def test_every_text_field_is_redacted_before_it_is_stored(tmp_path, run_cli, lab
     named, tasked, in_path, in_branch = (token() for _ in range(4))
     repo = make_repo(home / "proj", {"README.md": "# demo\n"})
     git(repo, "checkout", "-q", "-b", f"fix/{in_branch}")
+    widen_debounce(run_cli)  # the 60 files below settle as one burst however loaded we are
     run_cli("start", "--name", f"deploy {named}", "--watch", str(repo))
     wait_ready()
     bash = lab.spawn("bash")
